@@ -1,0 +1,101 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { applyPlan, planSites, type SiteApplyResult } from '../../reconcile/engine.js';
+import type { Plan } from '../../reconcile/plan.js';
+import { summarizePlan } from '../../reconcile/plan.js';
+import { readPlanFile, specDigest } from '../../reconcile/plan-file.js';
+import { renderApply } from '../../report/apply-view.js';
+import { renderPlan } from '../../report/plan-view.js';
+import { loadSpec } from '../../spec/index.js';
+import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+
+export interface ApplyOptions extends SiteCommandOptions {
+  autoApprove?: boolean;
+}
+
+export function registerApplyCommand(
+  program: Command,
+  io: CliIO,
+  setExit: (code: ExitCodeValue) => void,
+): void {
+  addSiteOptions(
+    program
+      .command('apply [planfile]')
+      .summary('make the sites match the spec')
+      .description(
+        'Without PLANFILE: probes and plans like `gridpkg plan`, shows the plan, asks for confirmation and applies it.\n' +
+          'With PLANFILE (from `gridpkg plan -out`): applies exactly that plan without asking.\n' +
+          'Each drifted site gets one apply job (never two jobs on one site at once). The job refuses with "stale"\n' +
+          'when the site changed since its observation; then run `gridpkg plan` again.',
+      ),
+  )
+    .option('--auto-approve', 'do not ask for confirmation (also -auto-approve)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gridpkg apply\n  gridpkg apply --auto-approve\n  gridpkg apply tonight.plan',
+    )
+    .action(async (planfile: string | undefined, options: ApplyOptions) =>
+      setExit(await runApply(planfile, options, io)),
+    );
+}
+
+export async function runApply(
+  planfile: string | undefined,
+  options: ApplyOptions,
+  io: CliIO,
+): Promise<ExitCodeValue> {
+  let plan: Plan;
+  let stateDir: string;
+  if (planfile) {
+    plan = await readPlanFile(planfile);
+    stateDir = stateDirFor(plan.specFile, options.stateDir);
+  } else {
+    const spec = await loadSpec(options.file);
+    stateDir = stateDirFor(options.file, options.stateDir);
+    plan = await planSites(jobContextFor(stateDir, io, options.quiet), spec.sites, {
+      concurrency: options.concurrency,
+      specFile: resolve(spec.file),
+      specDigest: specDigest(spec.text),
+    });
+    io.out(renderPlan(plan, io.style));
+  }
+  const summary = summarizePlan(plan);
+  if (summary.sitesWithChanges === 0) {
+    io.out('\nNothing to apply.\n');
+    return untouchedExitCode(plan);
+  }
+  if (!planfile && !options.autoApprove) {
+    const answer = await io.confirm(
+      `\nDo you want to perform these actions on ${summary.sitesWithChanges} site(s)? Only 'yes' will be accepted: `,
+    );
+    if (answer === undefined) {
+      io.err(
+        'gridpkg: no terminal to ask for confirmation; review with `gridpkg plan` and use --auto-approve\n',
+      );
+      return ExitCode.error;
+    }
+    if (!answer) {
+      io.out('Apply cancelled.\n');
+      return ExitCode.ok;
+    }
+  }
+  const results = await applyPlan(jobContextFor(stateDir, io, options.quiet), plan, {
+    concurrency: options.concurrency,
+  });
+  io.out(`\n${renderApply(results, io.style)}`);
+  return applyExitCode(plan, results);
+}
+
+/** Sites that were not applied because they are unknown or blocked still decide the exit code. */
+function untouchedExitCode(plan: Plan): ExitCodeValue {
+  if (plan.sites.some((s) => s.outcome === 'blocked')) return ExitCode.error;
+  if (plan.sites.some((s) => s.outcome === 'unknown')) return ExitCode.unknown;
+  return ExitCode.ok;
+}
+
+export function applyExitCode(plan: Plan, results: readonly SiteApplyResult[]): ExitCodeValue {
+  if (results.some((r) => r.status !== 'ok')) return ExitCode.error;
+  return untouchedExitCode(plan);
+}

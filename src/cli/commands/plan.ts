@@ -1,0 +1,64 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { planSites } from '../../reconcile/engine.js';
+import type { Plan } from '../../reconcile/plan.js';
+import { specDigest, writePlanFile } from '../../reconcile/plan-file.js';
+import { renderPlan } from '../../report/plan-view.js';
+import { loadSpec } from '../../spec/index.js';
+import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
+import type { CliIO } from '../io.js';
+
+export interface PlanOptions extends SiteCommandOptions {
+  out?: string;
+  detailedExitcode?: boolean;
+}
+
+export function registerPlanCommand(
+  program: Command,
+  io: CliIO,
+  setExit: (code: ExitCodeValue) => void,
+): void {
+  addSiteOptions(
+    program
+      .command('plan')
+      .summary('show what apply would change on each site')
+      .description(
+        'Probes every site in the spec (one probe job per site, sites in parallel), compares what it holds with\n' +
+          'the spec and prints the changes per site: + install, - remove, ~ upgrade/downgrade, ? unknown, ! blocked.\n' +
+          'A site that cannot be observed is unknown and is never acted on.',
+      ),
+  )
+    .option('-o, --out <planfile>', 'save the plan for `gridpkg apply PLANFILE` (also -out=FILE)')
+    .option('--detailed-exitcode', 'exit 2 when there are changes (0 none, 1 error, 3 a site unknown)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  gridpkg plan -f desired-state.yaml\n  gridpkg plan -out=tonight.plan --detailed-exitcode',
+    )
+    .action(async (options: PlanOptions) => setExit(await runPlan(options, io)));
+}
+
+export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCodeValue> {
+  const spec = await loadSpec(options.file);
+  const context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options.quiet);
+  const plan = await planSites(context, spec.sites, {
+    concurrency: options.concurrency,
+    specFile: resolve(spec.file),
+    specDigest: specDigest(spec.text),
+  });
+  io.out(renderPlan(plan, io.style));
+  if (options.out) {
+    await writePlanFile(options.out, plan);
+    io.out(
+      `\nSaved the plan to ${options.out}. Apply exactly these actions with: gridpkg apply ${options.out}\n`,
+    );
+  }
+  return planExitCode(plan, options.detailedExitcode === true);
+}
+
+export function planExitCode(plan: Plan, detailed: boolean): ExitCodeValue {
+  if (plan.sites.some((s) => s.outcome === 'blocked')) return ExitCode.error;
+  if (plan.sites.some((s) => s.outcome === 'unknown')) return ExitCode.unknown;
+  if (detailed && plan.sites.some((s) => s.outcome === 'changes')) return ExitCode.changes;
+  return ExitCode.ok;
+}

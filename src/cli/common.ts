@@ -1,0 +1,47 @@
+/** Options and steps shared by the commands that talk to sites. */
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createJobContext } from '../reconcile/controller.js';
+import type { JobContext } from '../reconcile/run-job.js';
+import type { CliIO } from './io.js';
+
+export interface SiteCommandOptions {
+  file: string;
+  stateDir?: string;
+  concurrency: number;
+  quiet?: boolean;
+}
+
+export function addSiteOptions(command: Command): Command {
+  return command
+    .option('-f, --file <spec>', 'desired-state spec file', 'desired-state.yaml')
+    .option(
+      '--state-dir <dir>',
+      'state directory: job ledger, observations, job directories (default: .gridpkg/ beside the spec)',
+    )
+    .option(
+      '-p, --concurrency <n>',
+      'sites worked on in parallel (each site always gets one job at a time)',
+      parseCount,
+      8,
+    )
+    .option('-q, --quiet', 'no progress lines on stderr');
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000)
+    throw new Error(`expected a whole number from 1 to 1000, got "${value}"`);
+  return n;
+}
+
+export function stateDirFor(specFile: string, explicit: string | undefined): string {
+  return resolve(explicit ?? process.env.GRIDPKG_STATE_DIR ?? join(dirname(resolve(specFile)), '.gridpkg'));
+}
+
+export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | undefined): JobContext {
+  return createJobContext({
+    stateDir,
+    progress: quiet ? undefined : (site, message) => io.err(`${io.errStyle.dim(`${site}: ${message}`)}\n`),
+  });
+}

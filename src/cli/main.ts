@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { processIO } from './io.js';
+import { runCli } from './program.js';
+
+const argv = process.argv.slice(2);
+const io = processIO({ color: !argv.includes('--no-color') });
+process.exitCode = await runCli(
+  argv.filter((arg) => arg !== '--no-color'),
+  io,
+);

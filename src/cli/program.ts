@@ -1,0 +1,66 @@
+/** The commander program: every command registered, errors turned into messages and exit codes. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { PlanFileError } from '../reconcile/plan-file.js';
+import { SpecError } from '../spec/index.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerPkgCommand } from './commands/pkg.js';
+import { registerPlanCommand } from './commands/plan.js';
+import { ExitCode, type ExitCodeValue } from './exit-codes.js';
+import type { CliIO } from './io.js';
+import { normalizeTerraformFlags } from './terraform-flags.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const EXIT_CODE_HELP = `
+Exit codes:
+  0  success; every site matches the spec
+  1  error: bad input, a job failed or was refused, a blocked plan
+  2  changes pending (plan --detailed-exitcode)
+  3  unknown: some site could not be observed; gridpkg did nothing there`;
+
+export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
+  let exitCode: ExitCodeValue = ExitCode.ok;
+  const setExit = (code: ExitCodeValue) => {
+    exitCode = code;
+  };
+  const program = new Command('gridpkg')
+    .description(
+      'Keeps the pkgsrc installations of a virtual organisation on many grid sites in the state declared in a\n' +
+        'YAML spec: probes each site with a grid job, plans the difference, applies it with one job per site.',
+    )
+    .version(version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
+    .exitOverride()
+    .addHelpText('after', EXIT_CODE_HELP);
+  registerPlanCommand(program, io, setExit);
+  registerApplyCommand(program, io, setExit);
+  registerPkgCommand(program);
+  try {
+    await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
+    return process.exitCode === 1 && exitCode === ExitCode.ok ? ExitCode.error : exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIO): ExitCodeValue {
+  if (error instanceof CommanderError) {
+    // Help and version end through here too, with exit code 0.
+    return error.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+  }
+  if (error instanceof SpecError) {
+    io.err(`${error.message}\n`);
+    io.err(`gridpkg: the spec has ${error.diagnostics.length} problem(s); nothing was submitted\n`);
+    return ExitCode.error;
+  }
+  if (error instanceof PlanFileError) {
+    io.err(`gridpkg: ${error.message}\n`);
+    return ExitCode.error;
+  }
+  io.err(`gridpkg: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return ExitCode.error;
+}

@@ -1,0 +1,50 @@
+/** The contract every way of reaching a site implements (local now; ssh, Slurm, ARC and templates later). */
+
+export interface JobSubmission {
+  /** Chosen by the controller and recorded in the ledger before submission; unique per job. */
+  jobId: string;
+  site: string;
+  /** Absolute path of the site job script to ship. */
+  scriptPath: string;
+  /** Text of the request file (already validated by the protocol encoder). */
+  request: string;
+  timeoutSeconds: number;
+}
+
+/** What the controller needs to find a job again, also after a restart. */
+export interface JobHandle {
+  jobId: string;
+  site: string;
+  /** The backend's own id (a directory, a Slurm job number, an ARC job URL). */
+  backendId: string;
+}
+
+export type JobState =
+  | { state: 'queued'; raw: string }
+  | { state: 'running'; raw: string }
+  | { state: 'done'; exitCode: number; raw: string }
+  | { state: 'failed'; reason: string; raw: string }
+  | { state: 'lost'; reason: string; raw: string };
+
+export interface JobOutput {
+  /** The report file, if the job produced one. */
+  report: string | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+export interface GridBackend {
+  readonly kind: string;
+  submit(job: JobSubmission): Promise<JobHandle>;
+  /** Finds a job submitted earlier by its controller-chosen id (re-attaching after a crash), if the backend can. */
+  find(site: string, jobId: string): Promise<JobHandle | undefined>;
+  /** States of many jobs in one call. */
+  status(jobs: readonly JobHandle[]): Promise<Map<string, JobState>>;
+  fetch(job: JobHandle): Promise<JobOutput>;
+  cancel(job: JobHandle): Promise<void>;
+  clean(job: JobHandle): Promise<void>;
+}
+
+export function isFinished(state: JobState): boolean {
+  return state.state === 'done' || state.state === 'failed' || state.state === 'lost';
+}

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+import type { BackendConfig } from '../spec/types.js';
+import type { GridBackend } from './backend.js';
+import { LocalBackend } from './local.js';
+
+export type * from './backend.js';
+export { LocalBackend } from './local.js';
+
+/** The POSIX sh job script shipped with every job (copied next to the compiled module by the build). */
+export const SITE_JOB_SCRIPT = fileURLToPath(new URL('./site-job.sh', import.meta.url));
+
+export function createBackend(config: BackendConfig, options: { jobsRoot: string }): GridBackend {
+  switch (config.type) {
+    case 'local':
+      return new LocalBackend({
+        jobsRoot: options.jobsRoot,
+        shell: config.shell,
+        environment: config.environment,
+      });
+  }
+}

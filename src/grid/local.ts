@@ -1,0 +1,180 @@
+/**
+ * Local backend: each job is a detached process in its own directory, so it outlives the controller and a restarted
+ * controller finds it again by its job id. The directory holds the inputs, stdout, stderr, the report, the runner's
+ * pid and, once the job ends, its exit status — all the state there is.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../state/atomic.js';
+import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+
+/** The runner is constant text; the job directory and the shell come in as positional arguments, never spliced. */
+const RUNNER = [
+  'cd "$1" || exit 1',
+  'shift',
+  'echo $$ > pid.tmp && mv pid.tmp pid',
+  '"$@" ./site-job.sh request.txt report.txt > stdout.txt 2> stderr.txt',
+  'echo $? > exit-status.tmp && mv exit-status.tmp exit-status',
+].join('\n');
+
+/** A job that has not written its pid this long after submission never started. */
+const START_GRACE_MS = 60_000;
+const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+export interface LocalBackendOptions {
+  jobsRoot: string;
+  /** Command that runs the job script, e.g. ['dash'] or ['busybox', 'sh']. */
+  shell: readonly string[];
+  environment: Readonly<Record<string, string>>;
+}
+
+export class LocalBackend implements GridBackend {
+  readonly kind = 'local';
+
+  constructor(private readonly options: LocalBackendOptions) {}
+
+  private directory(jobId: string): string {
+    return join(this.options.jobsRoot, jobId);
+  }
+
+  async submit(job: JobSubmission): Promise<JobHandle> {
+    const dir = this.directory(job.jobId);
+    await mkdir(this.options.jobsRoot, { recursive: true });
+    await mkdir(dir); // fails if the job exists: a job id is submitted once
+    await copyFile(job.scriptPath, join(dir, 'site-job.sh'));
+    await writeFile(join(dir, 'request.txt'), job.request, { mode: 0o644 });
+    await writeFile(
+      join(dir, 'job.json'),
+      `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
+    );
+    const child = spawn('/bin/sh', ['-c', RUNNER, 'gridpkg-local-job', dir, ...this.options.shell], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, ...this.options.environment },
+    });
+    child.unref();
+    return { jobId: job.jobId, site: job.site, backendId: dir };
+  }
+
+  async find(site: string, jobId: string): Promise<JobHandle | undefined> {
+    const dir = this.directory(jobId);
+    return existsSync(join(dir, 'job.json')) ? { jobId, site, backendId: dir } : undefined;
+  }
+
+  async status(jobs: readonly JobHandle[]): Promise<Map<string, JobState>> {
+    const states = await Promise.all(jobs.map(async (job) => [job.jobId, await this.statusOf(job)] as const));
+    return new Map(states);
+  }
+
+  private async statusOf(job: JobHandle): Promise<JobState> {
+    const dir = job.backendId;
+    const meta = await readJson<{ submittedAt: number; timeoutSeconds: number }>(join(dir, 'job.json'));
+    if (!meta) return { state: 'lost', reason: `job directory ${dir} is gone`, raw: 'missing' };
+    const finished = await this.finishedState(dir);
+    if (finished) return finished;
+    const pid = Number((await readText(join(dir, 'pid')))?.trim());
+    if (!pid) {
+      return Date.now() - meta.submittedAt > START_GRACE_MS
+        ? { state: 'lost', reason: 'the job process never started', raw: 'not-started' }
+        : { state: 'queued', raw: 'starting' };
+    }
+    if (isRunnerAlive(pid, dir)) {
+      if (Date.now() - meta.submittedAt > meta.timeoutSeconds * 1000) {
+        await this.kill(dir, pid, 'timeout');
+        return { state: 'failed', reason: `timed out after ${meta.timeoutSeconds} s`, raw: 'timeout' };
+      }
+      return { state: 'running', raw: `pid ${pid}` };
+    }
+    // The runner may have finished between the two looks.
+    return (
+      (await this.finishedState(dir)) ?? {
+        state: 'lost',
+        reason: `job process ${pid} ended without recording an exit status (killed?)`,
+        raw: 'vanished',
+      }
+    );
+  }
+
+  private async finishedState(dir: string): Promise<JobState | undefined> {
+    const ended = await readText(join(dir, 'ended-by'));
+    if (ended) return { state: 'failed', reason: ended.trim(), raw: 'killed' };
+    const exit = await readText(join(dir, 'exit-status'));
+    if (exit === undefined) return undefined;
+    const exitCode = Number(exit.trim());
+    return {
+      state: 'done',
+      exitCode: Number.isInteger(exitCode) ? exitCode : -1,
+      raw: `exit ${exit.trim()}`,
+    };
+  }
+
+  async fetch(job: JobHandle): Promise<JobOutput> {
+    const dir = job.backendId;
+    return {
+      report: await readText(join(dir, 'report.txt')),
+      stdout: (await readText(join(dir, 'stdout.txt'))) ?? '',
+      stderr: (await readText(join(dir, 'stderr.txt'))) ?? '',
+    };
+  }
+
+  async cancel(job: JobHandle): Promise<void> {
+    const pid = Number((await readText(join(job.backendId, 'pid')))?.trim());
+    if (pid && isRunnerAlive(pid, job.backendId)) await this.kill(job.backendId, pid, 'cancelled');
+  }
+
+  private async kill(dir: string, pid: number, why: string): Promise<void> {
+    await writeFileAtomic(join(dir, 'ended-by'), `${why}\n`);
+    try {
+      process.kill(-pid, 'SIGTERM'); // the whole process group: runner, shell, pkg tools
+    } catch {
+      // already gone
+    }
+  }
+
+  async clean(job: JobHandle): Promise<void> {
+    await rm(job.backendId, { recursive: true, force: true });
+  }
+}
+
+/** Alive and still our runner: on Linux its command line names the job directory, which guards against pid reuse. */
+function isRunnerAlive(pid: number, dir: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir);
+  } catch {
+    return true; // no /proc here: trust kill(0)
+  }
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (info.size <= MAX_OUTPUT_BYTES) return await readFile(path, 'utf8');
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(MAX_OUTPUT_BYTES);
+      await handle.read(buffer, 0, MAX_OUTPUT_BYTES, 0);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  const text = await readText(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+/** What gridpkg believes a site holds, taken from the last trustworthy job report. */
+import type {
+  AuditFinding,
+  AvailablePackage,
+  Dependency,
+  InstalledPackage,
+  PkgsrcResult,
+  SiteReport,
+} from '../grid/protocol/types.js';
+
+export interface KnownObservation {
+  state: 'known';
+  site: string;
+  observedAt: string;
+  jobId: string;
+  /** Fingerprint of the package database this observation describes (the report's `fingerprint after`). */
+  fingerprint: string;
+  pkgsrc: PkgsrcResult;
+  installed: InstalledPackage[];
+  dependencies: Dependency[];
+  /** Packages the repository offers; empty when the site could not read it. */
+  available: AvailablePackage[];
+  repositoryReadable: boolean;
+  audit: AuditFinding[];
+}
+
+export interface UnknownObservation {
+  state: 'unknown';
+  site: string;
+  observedAt: string;
+  jobId: string | undefined;
+  reason: string;
+}
+
+export type Observation = KnownObservation | UnknownObservation;
+
+/**
+ * Turns a report into an observation. Only a report that went through the whole job (lock taken, pkgsrc found,
+ * post-state listed) describes the site; anything else leaves the site unknown.
+ */
+export function observationFromReport(site: string, report: SiteReport, observedAt: string): Observation {
+  const unknown = (reason: string): UnknownObservation => ({
+    state: 'unknown',
+    site,
+    observedAt,
+    jobId: report.jobId,
+    reason,
+  });
+  if (report.status === 'locked') return unknown(`the site is locked by another job: ${lockOwner(report)}`);
+  if (report.pkgsrc?.state === 'absent') {
+    return unknown(
+      `pkgsrc is not installed under ${report.pkgsrc.prefix} (bootstrapping is not implemented yet)`,
+    );
+  }
+  if (report.status === 'error') return unknown(`the job failed: ${report.statusMessage || 'no message'}`);
+  if (!report.pkgsrc || !report.fingerprintAfter)
+    return unknown('the report does not list the package database');
+  return {
+    state: 'known',
+    site,
+    observedAt,
+    jobId: report.jobId ?? 'unknown',
+    fingerprint: report.fingerprintAfter,
+    pkgsrc: report.pkgsrc,
+    installed: report.installed,
+    dependencies: report.dependencies,
+    available: report.available,
+    repositoryReadable: report.available.length > 0,
+    audit: report.audit,
+  };
+}
+
+function lockOwner(report: SiteReport): string {
+  return report.lock && report.lock.state !== 'acquired' ? report.lock.owner : 'unknown owner';
+}

@@ -1,0 +1,47 @@
+/** Saved plans (`plan -out FILE`): JSON checked against schemas/plan.schema.json before anything trusts it. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { writeFileAtomic } from '../state/atomic.js';
+import type { Plan } from './plan.js';
+
+const schema = JSON.parse(
+  readFileSync(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'),
+) as object;
+const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Plan>(schema);
+
+export class PlanFileError extends Error {
+  override name = 'PlanFileError';
+}
+
+export function specDigest(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+export async function writePlanFile(path: string, plan: Plan): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(plan, null, 2)}\n`);
+}
+
+export async function readPlanFile(path: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new PlanFileError(`cannot read the plan file ${path}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new PlanFileError(`${path} is not a gridpkg plan file (not JSON: ${(error as Error).message})`);
+  }
+  if (!validate(value)) {
+    const first = validate.errors?.[0];
+    throw new PlanFileError(
+      `${path} is not a valid gridpkg plan file: ${first?.instancePath || '/'} ${first?.message ?? ''}; ` +
+        'create it again with `gridpkg plan -out FILE`',
+    );
+  }
+  return value;
+}

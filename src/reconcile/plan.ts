@@ -1,0 +1,220 @@
+/**
+ * Plan: the diff of every site turned into ordered actions, after checking that no action breaks a package that
+ * stays. Pure. A site with a blocked change gets no actions at all: gridpkg refuses rather than half-breaks.
+ */
+import type { SiteAction } from '../grid/protocol/types.js';
+import { matchPattern } from '../pkgsrc/index.js';
+import type { DesiredState } from '../spec/types.js';
+import { diffRequirement, type PackageChange } from './diff.js';
+import type { KnownObservation, Observation } from './observation.js';
+
+export type SiteOutcome = 'in-sync' | 'changes' | 'unknown' | 'blocked';
+
+export interface SitePlan {
+  site: string;
+  outcome: SiteOutcome;
+  /** Fingerprint of the observation the plan was computed from; the apply job refuses if the site differs. */
+  fingerprint: string | undefined;
+  changes: PackageChange[];
+  actions: SiteAction[];
+  /** Why the site is unknown or blocked. */
+  reasons: string[];
+  desired: DesiredState;
+}
+
+export function planSite(desired: DesiredState, observation: Observation): SitePlan {
+  const base = { site: desired.site, desired };
+  if (observation.state === 'unknown') {
+    const changes = desired.requirements.map<PackageChange>((requirement) => ({
+      kind: 'unknown',
+      pkgpath: requirement.pkgpath,
+      requirement,
+      reason: observation.reason,
+    }));
+    return {
+      ...base,
+      outcome: 'unknown',
+      fingerprint: undefined,
+      changes,
+      actions: [],
+      reasons: [observation.reason],
+    };
+  }
+
+  const changes = blockBreakingChanges(
+    desired.requirements.flatMap((r) => diffRequirement(r, observation)),
+    observation,
+  );
+  const reasons = changes
+    .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
+    .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
+  const outcome: SiteOutcome = changes.some((c) => c.kind === 'blocked')
+    ? 'blocked'
+    : changes.some((c) => c.kind === 'unknown')
+      ? 'unknown'
+      : changes.some(isAction)
+        ? 'changes'
+        : 'in-sync';
+  const actions = outcome === 'changes' ? orderActions(changes, observation) : [];
+  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons };
+}
+
+function isAction(change: PackageChange): boolean {
+  return ['install', 'remove', 'upgrade', 'downgrade'].includes(change.kind);
+}
+
+/** Installed packages whose recorded dependencies match `pkgname`. */
+function dependentsOf(
+  pkgname: string,
+  observation: KnownObservation,
+): { pkgname: string; pattern: string }[] {
+  return observation.dependencies.filter((d) => d.pkgname !== pkgname && matchPattern(d.pattern, pkgname));
+}
+
+/**
+ * A removal is blocked while a package that stays requires it; a replacement is blocked when the new version no
+ * longer satisfies a package that stays. Blocking one removal keeps that package, which can block others: iterate.
+ */
+function blockBreakingChanges(changes: PackageChange[], observation: KnownObservation): PackageChange[] {
+  let current = changes;
+  for (;;) {
+    const removed = new Set(
+      current.filter((c) => c.kind === 'remove' && c.from).map((c) => c.from as string),
+    );
+    let changed = false;
+    current = current.map((change) => {
+      if (!change.from) return change;
+      const stayingDependents = dependentsOf(change.from, observation).filter((d) => !removed.has(d.pkgname));
+      if (change.kind === 'remove' && stayingDependents.length > 0) {
+        changed = true;
+        const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
+        return {
+          ...change,
+          kind: 'blocked',
+          reason: `cannot remove ${change.from}: required by ${names}, which stays installed; mark it absent too`,
+        };
+      }
+      if ((change.kind === 'upgrade' || change.kind === 'downgrade') && change.to) {
+        const to = change.to;
+        const broken = stayingDependents.filter((d) => !matchPattern(d.pattern, to));
+        if (broken.length > 0) {
+          changed = true;
+          const needs = broken.map((d) => `${d.pkgname} requires ${d.pattern}`).join(', ');
+          return { ...change, kind: 'blocked', reason: `cannot replace ${change.from} by ${to}: ${needs}` };
+        }
+      }
+      return change;
+    });
+    if (!changed) return current;
+  }
+}
+
+/** Removals first, dependents before what they depend on; then replacements; then installs. */
+function orderActions(changes: PackageChange[], observation: KnownObservation): SiteAction[] {
+  const toAction = (c: PackageChange): SiteAction => ({
+    verb: c.kind as SiteAction['verb'],
+    pkgpath: c.pkgpath,
+    pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
+  });
+  const removals = orderRemovals(
+    changes.filter((c) => c.kind === 'remove'),
+    observation,
+  );
+  const replacements = changes.filter((c) => c.kind === 'upgrade' || c.kind === 'downgrade');
+  const installs = changes.filter((c) => c.kind === 'install');
+  return [...removals, ...replacements, ...installs].map(toAction);
+}
+
+function orderRemovals(removals: PackageChange[], observation: KnownObservation): PackageChange[] {
+  const ordered: PackageChange[] = [];
+  const pending = [...removals];
+  while (pending.length > 0) {
+    const pendingNames = new Set(pending.map((c) => c.from));
+    // Remove first a package that no other pending removal depends on; a cycle falls back to the given order.
+    const index = pending.findIndex(
+      (c) =>
+        !pending.some(
+          (other) =>
+            other !== c &&
+            dependentsOf(c.from as string, observation).some(
+              (d) => d.pkgname === other.from && pendingNames.has(other.from),
+            ),
+        ),
+    );
+    const [next] = pending.splice(index === -1 ? 0 : index, 1);
+    if (next) ordered.push(next);
+  }
+  return ordered;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+export const PLAN_FORMAT_VERSION = 1;
+
+export interface Plan {
+  formatVersion: typeof PLAN_FORMAT_VERSION;
+  createdAt: string;
+  specFile: string;
+  specDigest: string;
+  sites: SitePlan[];
+}
+
+export function buildPlan(
+  sites: readonly DesiredState[],
+  observations: readonly Observation[],
+  meta: { specFile: string; specDigest: string; createdAt?: string },
+): Plan {
+  const bySite = new Map(observations.map((o) => [o.site, o]));
+  return {
+    formatVersion: PLAN_FORMAT_VERSION,
+    createdAt: meta.createdAt ?? new Date().toISOString(),
+    specFile: meta.specFile,
+    specDigest: meta.specDigest,
+    sites: sites.map((desired) =>
+      planSite(
+        desired,
+        bySite.get(desired.site) ?? {
+          state: 'unknown',
+          site: desired.site,
+          observedAt: new Date(0).toISOString(),
+          jobId: undefined,
+          reason: 'the site was not observed',
+        },
+      ),
+    ),
+  };
+}
+
+export interface PlanSummary {
+  install: number;
+  upgrade: number;
+  downgrade: number;
+  remove: number;
+  sitesWithChanges: number;
+  sitesInSync: number;
+  sitesUnknown: number;
+  sitesBlocked: number;
+}
+
+export function summarizePlan(plan: Plan): PlanSummary {
+  const summary: PlanSummary = {
+    install: 0,
+    upgrade: 0,
+    downgrade: 0,
+    remove: 0,
+    sitesWithChanges: 0,
+    sitesInSync: 0,
+    sitesUnknown: 0,
+    sitesBlocked: 0,
+  };
+  for (const site of plan.sites) {
+    for (const action of site.actions) summary[action.verb]++;
+    if (site.outcome === 'changes') summary.sitesWithChanges++;
+    else if (site.outcome === 'in-sync') summary.sitesInSync++;
+    else if (site.outcome === 'unknown') summary.sitesUnknown++;
+    else summary.sitesBlocked++;
+  }
+  return summary;
+}

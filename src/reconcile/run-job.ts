@@ -1,0 +1,182 @@
+/**
+ * One job on one site, from lease to parsed report: re-attach to a job another controller left behind, record the
+ * intent, submit, poll with backoff, fetch, parse, complete the lease. Everything that waits lives here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
+import { isFinished } from '../grid/backend.js';
+import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
+import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
+import type { DesiredState } from '../spec/types.js';
+import type { Ledger, LedgerEntry } from '../state/ledger.js';
+import type { ObservationStore } from '../state/observations.js';
+import { type Observation, observationFromReport } from './observation.js';
+import type { SiteQueue } from './site-queue.js';
+
+export interface JobContext {
+  backendFor(desired: DesiredState): GridBackend;
+  ledger: Ledger;
+  observations: ObservationStore;
+  queue: SiteQueue;
+  scriptPath: string;
+  pollIntervalMs?: { first: number; max: number };
+  progress(site: string, message: string): void;
+}
+
+export interface JobResult {
+  jobId: string;
+  jobState: JobState;
+  report: ParsedReport;
+  observation: Observation;
+}
+
+export class SiteBusyError extends Error {
+  override name = 'SiteBusyError';
+}
+
+export function runSiteJob(
+  context: JobContext,
+  desired: DesiredState,
+  mode: JobMode,
+  options: { actions?: SiteAction[]; expectFingerprint?: string } = {},
+): Promise<JobResult> {
+  return context.queue.run(desired.site, async () => {
+    const backend = context.backendFor(desired);
+    await reattach(context, backend, desired);
+    const jobId = newJobId(desired.site, mode);
+    // Encoding validates every token: a hostile value stops here, before anything is recorded or submitted.
+    const request = encodeRequest({
+      jobId,
+      mode,
+      vo: desired.vo,
+      swdir: desired.softwareArea,
+      prefix: desired.prefix,
+      repository: desired.repository,
+      lockStaleSeconds: desired.lockStaleSeconds,
+      expectFingerprint: options.expectFingerprint,
+      actions: options.actions ?? [],
+    });
+    const intent = await context.ledger.recordIntent({
+      jobId,
+      site: desired.site,
+      mode,
+      backend: backend.kind,
+    });
+    if (!intent)
+      throw new SiteBusyError(`${desired.site} has a job in flight started by another gridpkg process`);
+    let entry: LedgerEntry = intent;
+    try {
+      const handle = await backend.submit({
+        jobId,
+        site: desired.site,
+        scriptPath: context.scriptPath,
+        request,
+        timeoutSeconds: desired.jobTimeoutSeconds,
+      });
+      entry = await context.ledger.recordSubmitted(entry, handle.backendId);
+      context.progress(desired.site, `${mode} job ${jobId} submitted`);
+      return await follow(context, backend, entry, handle);
+    } catch (error) {
+      if (entry.phase === 'intent') {
+        await context.ledger.complete(entry, {
+          finishedAt: new Date().toISOString(),
+          jobState: 'not-submitted',
+          detail: String(error),
+        });
+      }
+      throw error;
+    }
+  });
+}
+
+/** A job left in the ledger by an earlier controller runs to its end, and its report counts, before ours starts. */
+async function reattach(context: JobContext, backend: GridBackend, desired: DesiredState): Promise<void> {
+  const entry = await context.ledger.active(desired.site);
+  if (!entry) return;
+  const handle: JobHandle | undefined =
+    entry.backendId !== undefined
+      ? { jobId: entry.jobId, site: entry.site, backendId: entry.backendId }
+      : await backend.find(entry.site, entry.jobId);
+  if (!handle) {
+    if (await context.ledger.dropAbandonedIntent(entry)) return;
+    throw new SiteBusyError(
+      `${desired.site}: job ${entry.jobId} was being submitted by ${entry.owner.host} pid ${entry.owner.pid} ` +
+        `at ${entry.createdAt}; wait for it, or remove the ledger entry if that process is gone`,
+    );
+  }
+  context.progress(desired.site, `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`);
+  await follow(context, backend, { ...entry, backendId: handle.backendId }, handle);
+}
+
+async function follow(
+  context: JobContext,
+  backend: GridBackend,
+  entry: LedgerEntry,
+  handle: JobHandle,
+): Promise<JobResult> {
+  const jobState = await waitForEnd(context, backend, handle);
+  const output = await backend.fetch(handle);
+  const reportText = output.report ?? extractReportFromStdout(output.stdout);
+  const report = parseReport(reportText);
+  const observedAt = new Date().toISOString();
+  const observation: Observation = report.ok
+    ? observationFromReport(entry.site, report.report, observedAt)
+    : {
+        state: 'unknown',
+        site: entry.site,
+        observedAt,
+        jobId: entry.jobId,
+        reason: unreadableReason(jobState, report.problem.message, output.stderr),
+      };
+  if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
+  // A locked site says nothing new about its packages: keep the last observation rather than forget it.
+  if (observation.state === 'known' || !report.ok || report.report.status !== 'locked') {
+    await context.observations.save(observation);
+  }
+  await context.ledger.complete(entry, {
+    finishedAt: observedAt,
+    jobState: jobState.state,
+    ...(report.ok ? { reportStatus: report.report.status } : { detail: report.problem.message }),
+  });
+  context.progress(entry.site, `${entry.mode} job ${entry.jobId} ${describeEnd(jobState, report)}`);
+  return { jobId: entry.jobId, jobState, report, observation };
+}
+
+async function waitForEnd(context: JobContext, backend: GridBackend, handle: JobHandle): Promise<JobState> {
+  const { first, max } = context.pollIntervalMs ?? { first: 100, max: 5000 };
+  let delay = first;
+  for (;;) {
+    let state: JobState | undefined;
+    try {
+      state = (await backend.status([handle])).get(handle.jobId);
+    } catch (error) {
+      // A backend that cannot answer (CE down, timeout) is a transient problem, never a job failure.
+      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`);
+    }
+    if (state && isFinished(state)) return state;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(max, Math.ceil(delay * 1.5));
+  }
+}
+
+function unreadableReason(jobState: JobState, problem: string, stderr: string): string {
+  const job =
+    jobState.state === 'done'
+      ? `job exited with ${jobState.exitCode}`
+      : `job ${jobState.state}: ${'reason' in jobState ? jobState.reason : jobState.raw}`;
+  const lastError = stderr.trim().split('\n').slice(-1)[0]?.slice(0, 200);
+  return `unreadable report (${problem}); ${job}${lastError ? `; stderr: ${lastError}` : ''}`;
+}
+
+function describeEnd(jobState: JobState, report: ParsedReport): string {
+  if (!report.ok) return `ended without a readable report (${jobState.state})`;
+  return `finished: ${report.report.status}${report.report.statusMessage ? ` (${report.report.statusMessage})` : ''}`;
+}
+
+export function newJobId(site: string, mode: JobMode): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${site}-${mode}-${stamp}-${randomBytes(2).toString('hex')}`;
+}

@@ -1,0 +1,42 @@
+/** Rendering of apply outcomes, one block per site and a closing summary. */
+import type { SiteApplyResult } from '../reconcile/engine.js';
+import { plainStyle, type Style } from './style.js';
+
+export function renderApply(results: readonly SiteApplyResult[], style: Style = plainStyle): string {
+  const lines: string[] = [];
+  for (const result of results) {
+    lines.push(`${style.bold(result.site)}: ${headline(result, style)}`);
+    const report = result.result?.report;
+    if (report?.ok) {
+      for (const action of report.report.actions) {
+        const mark = action.result === 'failed' ? style.red('failed') : action.result;
+        const detail = action.message ? ` — ${action.message}` : '';
+        lines.push(`  ${action.verb} ${action.pkgname}: ${mark}${detail}`);
+      }
+    }
+  }
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  const failed = results.length - count('ok') - count('stale') - count('locked');
+  lines.push(
+    results.length === 0
+      ? 'Apply complete: nothing to do.'
+      : `Apply complete: ${count('ok')} site(s) converged, ${count('stale')} stale, ${count('locked')} locked, ${failed} failed.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function headline(result: SiteApplyResult, style: Style): string {
+  const job = result.jobId ? ` (job ${result.jobId})` : '';
+  switch (result.status) {
+    case 'ok':
+      return `${style.green('applied')}${job}`;
+    case 'stale':
+      return `${style.yellow('stale')}${job} — the package database changed since the plan was made; nothing was done. Run \`gridpkg plan\` again.`;
+    case 'locked':
+      return `${style.yellow('locked')}${job} — another job holds the site lock; nothing was done. Try again later.`;
+    case 'partial':
+      return `${style.red('partially applied')}${job}: ${result.message}`;
+    default:
+      return `${style.red(result.status)}${job}: ${result.message}`;
+  }
+}

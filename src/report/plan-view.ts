@@ -1,0 +1,97 @@
+/** Terraform-like rendering of a plan: one block per site, one line per package, one summary line. */
+import type { ChangeKind, PackageChange } from '../reconcile/diff.js';
+import type { Plan, SitePlan } from '../reconcile/plan.js';
+import { summarizePlan } from '../reconcile/plan.js';
+import { plainStyle, type Style } from './style.js';
+
+const SYMBOL: Record<ChangeKind, string> = {
+  install: '+',
+  remove: '-',
+  upgrade: '~',
+  downgrade: '~',
+  unchanged: ' ',
+  unknown: '?',
+  blocked: '!',
+};
+
+export function renderPlan(plan: Plan, style: Style = plainStyle): string {
+  const lines: string[] = [];
+  for (const site of plan.sites) lines.push(...renderSite(site, style), '');
+  lines.push(renderSummary(plan, style));
+  return `${lines.join('\n')}\n`;
+}
+
+function renderSite(site: SitePlan, style: Style): string[] {
+  const header = `${style.bold(`# ${site.site}`)}`;
+  switch (site.outcome) {
+    case 'in-sync':
+      return [`${header}: no changes, the site matches the spec`];
+    case 'unknown':
+      if (site.changes.every((c) => c.kind === 'unknown' && c.reason === site.reasons[0])) {
+        return [
+          `${header}: ${style.yellow('unknown')} — ${site.reasons[0] ?? 'not observed'}; nothing will be done`,
+        ];
+      }
+      return [
+        `${header}: ${style.yellow('unknown')} — nothing will be done`,
+        ...site.changes.map((c) => line(c, style)),
+      ];
+    case 'blocked':
+      return [
+        `${header}: ${style.red('blocked')} — gridpkg will not change this site until this is resolved`,
+        ...site.changes.filter((c) => c.kind !== 'unchanged').map((c) => line(c, style)),
+      ];
+    case 'changes':
+      return [
+        `${header} ${style.dim(`(from observation ${site.fingerprint ?? '?'})`)}`,
+        ...site.changes.filter((c) => c.kind !== 'unchanged').map((c) => line(c, style)),
+      ];
+  }
+}
+
+function line(change: PackageChange, style: Style): string {
+  const symbol = SYMBOL[change.kind];
+  const colour =
+    change.kind === 'install'
+      ? style.green
+      : change.kind === 'remove' || change.kind === 'blocked'
+        ? style.red
+        : change.kind === 'unchanged'
+          ? style.dim
+          : style.yellow;
+  const what = describe(change);
+  return `  ${colour(`${symbol} ${change.pkgpath.padEnd(24)}`)} ${what}`;
+}
+
+function describe(change: PackageChange): string {
+  switch (change.kind) {
+    case 'install':
+      return `install ${change.to}`;
+    case 'remove':
+      return `remove ${change.from}`;
+    case 'upgrade':
+      return `upgrade ${change.from} -> ${change.to}`;
+    case 'downgrade':
+      return `downgrade ${change.from} -> ${change.to}`;
+    case 'unchanged':
+      return change.from ?? 'absent';
+    case 'unknown':
+    case 'blocked':
+      return `${change.kind}: ${change.reason ?? ''}`;
+  }
+}
+
+export function renderSummary(plan: Plan, style: Style = plainStyle): string {
+  const s = summarizePlan(plan);
+  const total = s.install + s.upgrade + s.downgrade + s.remove;
+  const counts = `${s.install} to install, ${s.upgrade} to upgrade, ${s.downgrade} to downgrade, ${s.remove} to remove`;
+  const notes = [
+    s.sitesUnknown > 0 ? style.yellow(`${s.sitesUnknown} site(s) unknown`) : '',
+    s.sitesBlocked > 0 ? style.red(`${s.sitesBlocked} site(s) blocked`) : '',
+  ].filter(Boolean);
+  const head =
+    total === 0
+      ? `${style.bold('No changes.')} ${s.sitesInSync} of ${plan.sites.length} site(s) match the spec.`
+      : `${style.bold('Plan:')} ${counts} on ${s.sitesWithChanges} of ${plan.sites.length} site(s).`;
+  return [head, ...notes].join(' ');
+}

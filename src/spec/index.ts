@@ -1,0 +1,3 @@
+export { type Diagnostic, formatDiagnostic, SpecError } from './diagnostics.js';
+export { type LoadedSpec, loadSpec, parseSpecText } from './load.js';
+export type * from './types.js';

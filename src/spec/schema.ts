@@ -1,0 +1,96 @@
+/** Validates a parsed spec against schemas/desired-state.schema.json and maps ajv's findings to file locations. */
+import { readFileSync } from 'node:fs';
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { Diagnostic } from './diagnostics.js';
+import { closest } from './did-you-mean.js';
+import type { RawSpec } from './types.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
+
+const schemaUrl = new URL('../../schemas/desired-state.schema.json', import.meta.url);
+const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
+const validate = ajv.compile<RawSpec>(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
+
+export function checkSchema(source: YamlSource): { spec?: RawSpec; diagnostics: Diagnostic[] } {
+  if (validate(source.value)) return { spec: source.value, diagnostics: [] };
+  const errors = mostSpecific(validate.errors ?? []);
+  const diagnostics = errors.map((error) => toDiagnostic(error, source));
+  return { diagnostics: dedupe(diagnostics) };
+}
+
+function pathOf(error: ErrorObject): YamlPath {
+  return error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+/** oneOf alternatives make ajv report every branch; keep the errors that went deepest into the value. */
+function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
+  const meaningful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
+  return meaningful.filter((error) => {
+    const path = error.instancePath;
+    const deeper = meaningful.some((other) => other.instancePath.startsWith(`${path}/`));
+    if (deeper && (error.keyword === 'type' || error.keyword === 'const' || error.keyword === 'pattern')) {
+      return false;
+    }
+    if (error.keyword === 'type' || error.keyword === 'const') {
+      // A value of the object branch's type should not also be told it is not a string, and vice versa.
+      const actualType = Array.isArray(error.data) ? 'array' : typeof error.data;
+      const sameLevel = meaningful.filter((o) => o.instancePath === path && o !== error);
+      if (sameLevel.some((o) => o.keyword !== 'type' && o.keyword !== 'const')) return false;
+      if (error.keyword === 'type' && sameLevel.length > 0 && actualType === 'object') return false;
+    }
+    return true;
+  });
+}
+
+function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
+  const path = pathOf(error);
+  const name = path.length > 0 ? path.join('.') : 'the document';
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const key = String((error.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys(
+        (error.parentSchema as { properties?: object } | undefined)?.properties ?? {},
+      );
+      const suggestion = closest(key, allowed);
+      return {
+        ...source.locate([...path, key], 'key'),
+        message: `unknown key "${key}" in ${name}`,
+        hint: suggestion ? `did you mean "${suggestion}"?` : `allowed keys: ${allowed.join(', ')}`,
+      };
+    }
+    case 'required': {
+      const missing = String((error.params as { missingProperty: string }).missingProperty);
+      return { ...source.locate(path), message: `${name} is missing the required key "${missing}"` };
+    }
+    case 'propertyNames': {
+      const key = String((error.params as { propertyName: string }).propertyName);
+      return {
+        ...source.locate([...path, key], 'key'),
+        message: `invalid name "${key}" in ${name}`,
+        hint: 'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters',
+      };
+    }
+    default: {
+      const described = (error.parentSchema as { description?: string } | undefined)?.description;
+      const value = JSON.stringify(error.data);
+      return {
+        ...source.locate(path),
+        message: `${name} ${error.message ?? 'is invalid'} (got ${value})`,
+        ...(described ? { hint: described } : {}),
+      };
+    }
+  }
+}
+
+function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.line}:${d.column}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
