@@ -22,11 +22,39 @@ export interface PackageChange {
   requirement: Requirement;
 }
 
-export function diffRequirement(requirement: Requirement, observed: KnownObservation): PackageChange[] {
+/** An observation indexed by PKGPATH, built once per site so that planning stays linear in the package count. */
+export interface ObservationIndex {
+  observed: KnownObservation;
+  installedByPath: Map<string, InstalledPackage[]>;
+  offeredByPath: Map<string, string[]>;
+  unlabeled: InstalledPackage[];
+}
+
+export function indexObservation(observed: KnownObservation): ObservationIndex {
+  const installedByPath = new Map<string, InstalledPackage[]>();
+  const unlabeled: InstalledPackage[] = [];
+  for (const p of observed.installed) {
+    if (p.pkgpath === undefined) unlabeled.push(p);
+    else installedByPath.set(p.pkgpath, [...(installedByPath.get(p.pkgpath) ?? []), p]);
+  }
+  const offeredByPath = new Map<string, string[]>();
+  for (const p of observed.available) {
+    const list = offeredByPath.get(p.pkgpath);
+    if (list) list.push(p.pkgname);
+    else offeredByPath.set(p.pkgpath, [p.pkgname]);
+  }
+  return { observed, installedByPath, offeredByPath, unlabeled };
+}
+
+export function diffRequirement(
+  requirement: Requirement,
+  observed: KnownObservation,
+  index: ObservationIndex = indexObservation(observed),
+): PackageChange[] {
   const { pkgpath, pattern } = requirement;
   const matches = (pkgname: string) => pattern === undefined || matchPattern(pattern, pkgname);
-  const installed = observed.installed.filter((p) => p.pkgpath === pkgpath);
-  const offered = observed.available.filter((p) => p.pkgpath === pkgpath).map((p) => p.pkgname);
+  const installed = index.installedByPath.get(pkgpath) ?? [];
+  const offered = index.offeredByPath.get(pkgpath) ?? [];
   const change = (kind: ChangeKind, extra: Partial<PackageChange> = {}): PackageChange => ({
     kind,
     pkgpath,
@@ -34,7 +62,7 @@ export function diffRequirement(requirement: Requirement, observed: KnownObserva
     ...extra,
   });
 
-  const unlabeled = unlabeledLookalike(observed.installed, offered, pattern);
+  const unlabeled = unlabeledLookalike(index.unlabeled, offered, pattern);
   if (requirement.state === 'absent') {
     const doomed = installed.filter((p) => matches(p.pkgname));
     if (doomed.length > 0) return doomed.map((p) => change('remove', { from: p.pkgname }));
@@ -80,16 +108,15 @@ function newest(pkgnames: string[]): string | undefined {
 
 /** An installed package without PKGPATH that could be the one we look for: we cannot tell, so we must not act. */
 function unlabeledLookalike(
-  installed: InstalledPackage[],
+  unlabeled: InstalledPackage[],
   offered: string[],
   pattern: string | undefined,
 ): InstalledPackage | undefined {
+  if (unlabeled.length === 0) return undefined;
   const bases = new Set(offered.map((name) => parsePkgName(name).base));
-  return installed.find(
+  return unlabeled.find(
     (p) =>
-      p.pkgpath === undefined &&
-      (bases.has(parsePkgName(p.pkgname).base) ||
-        (pattern !== undefined && matchPattern(pattern, p.pkgname))),
+      bases.has(parsePkgName(p.pkgname).base) || (pattern !== undefined && matchPattern(pattern, p.pkgname)),
   );
 }
 

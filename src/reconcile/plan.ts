@@ -5,7 +5,7 @@
 import type { SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState } from '../spec/types.js';
-import { diffRequirement, type PackageChange } from './diff.js';
+import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
 export type SiteOutcome = 'in-sync' | 'changes' | 'unknown' | 'blocked';
@@ -41,8 +41,9 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
     };
   }
 
+  const index = indexObservation(observation);
   const changes = blockBreakingChanges(
-    desired.requirements.flatMap((r) => diffRequirement(r, observation)),
+    desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
     observation,
   );
   const reasons = changes

@@ -1,0 +1,33 @@
+// PKGNAME = PKGBASE-PKGVERSION, split at the last '-' as pkg_install does everywhere (strrchr(pkg, '-')).
+import { isValidPkgBase, isValidVersion } from './charset.js';
+import { PkgsrcError, quote } from './errors.js';
+
+export interface PkgName {
+  /** PKGBASE, e.g. `py311-numpy` */
+  base: string;
+  /** PKGVERSION including any `nbN` revision, e.g. `1.26.4`, `2.7nb1` */
+  version: string;
+}
+
+/**
+ * Split `py311-numpy-1.26.4` into `{ base: 'py311-numpy', version: '1.26.4' }`.
+ * Strict: pkgsrc characters only, non-empty base, and a version that starts with a digit (so a bare PKGBASE such
+ * as `p5-Net-SSLeay` is refused instead of being read as base `p5-Net`, version `SSLeay`).
+ */
+export function parsePkgName(name: string): PkgName {
+  if (typeof name !== 'string') throw new PkgsrcError('bad-pkgname', `package name must be a string`);
+  const dash = name.lastIndexOf('-');
+  if (dash < 0) throw new PkgsrcError('bad-pkgname', `${quote(name)} has no version (expected NAME-VERSION)`);
+  const base = name.slice(0, dash);
+  const version = name.slice(dash + 1);
+  if (!isValidPkgBase(base)) {
+    throw new PkgsrcError('bad-pkgname', `${quote(name)}: bad package base ${quote(base)}`);
+  }
+  if (!isValidVersion(version)) {
+    throw new PkgsrcError(
+      'bad-pkgname',
+      `${quote(name)}: bad version ${quote(version)} (must start with a digit; letters, digits, ".", "_", "+")`,
+    );
+  }
+  return { base, version };
+}
