@@ -27,7 +27,13 @@ function pathOf(error: ErrorObject): YamlPath {
 
 /** oneOf alternatives make ajv report every branch; keep the errors that went deepest into the value. */
 function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
-  const meaningful = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'anyOf');
+  // An invalid property name yields the inner error (marked with propertyName) and a propertyNames error: keep the latter.
+  const meaningful = errors.filter(
+    (e) =>
+      e.keyword !== 'oneOf' &&
+      e.keyword !== 'anyOf' &&
+      (e.propertyName === undefined || e.keyword === 'propertyNames'),
+  );
   return meaningful.filter((error) => {
     const path = error.instancePath;
     const deeper = meaningful.some((other) => other.instancePath.startsWith(`${path}/`));

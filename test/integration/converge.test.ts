@@ -180,14 +180,14 @@ describe.each(availableShells())('converging simulated sites with the job script
   });
 
   it.each([
-    ['gsl;touch /tmp/x', '"math/gsl;touch ${marker}"'],
-    ['$(id)', '"math/$(touch ${marker})"'],
-    ['a newline', '"math/gsl\\ntouch ${marker}"'],
-    ['a hostile pattern', '{ pkgpath: math/gsl, pattern: "gsl>=2;touch ${marker}" }'],
+    ['gsl;touch /tmp/x', '"math/gsl;touch MARKER"'],
+    ['$(id)', '"math/$(touch MARKER)"'],
+    ['a newline', '"math/gsl\\ntouch MARKER"'],
+    ['a hostile pattern', '{ pkgpath: math/gsl, pattern: "gsl>=2;touch MARKER" }'],
   ])('a spec with %s is rejected before any job runs', async (_label, entry) => {
     await world.addSite('site-a');
     const marker = join(world.root, 'pwned');
-    await world.writeSpec({ 'site-a': `      - ${entry.replace('${marker}', marker)}` });
+    await world.writeSpec({ 'site-a': `      - ${entry.replace('MARKER', marker)}` });
     const plan = await world.run('plan');
     expect(plan.code).toBe(1);
     expect(plan.stderr).toMatch(/desired-state\.yaml:\d+:\d+: /);
