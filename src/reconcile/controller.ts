@@ -1,5 +1,7 @@
 /** Wires the pieces of one controller process: state directory, ledger, observations, backends, site queue. */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
 import { Ledger } from '../state/ledger.js';
@@ -15,6 +17,13 @@ export interface ControllerOptions {
 
 export function createJobContext(options: ControllerOptions): JobContext {
   const backends = new Map<string, GridBackend>();
+  // Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind.
+  mkdirSync(options.stateDir, { recursive: true });
+  const log = pino(
+    { base: { pid: process.pid } },
+    pino.destination({ dest: join(options.stateDir, 'gridpkg.log'), sync: true }),
+  );
+  const show = options.progress;
   return {
     backendFor(desired) {
       // One backend object per site: its settings (shell, environment) are per site.
@@ -29,7 +38,10 @@ export function createJobContext(options: ControllerOptions): JobContext {
     observations: new ObservationStore(options.stateDir),
     queue: new SiteQueue(),
     scriptPath: SITE_JOB_SCRIPT,
-    progress: options.progress ?? (() => undefined),
+    progress(site, message) {
+      log.info({ site }, message);
+      show?.(site, message);
+    },
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
   };
 }
