@@ -43,7 +43,7 @@ function renderSite(site: SitePlan, style: Style): string[] {
       ];
     case 'changes':
       return [
-        `${header} ${style.dim(`(from observation ${site.fingerprint ?? '?'})`)}`,
+        `${header} ${style.dim(`(observed database ${shortFingerprint(site.fingerprint)})`)}`,
         ...site.changes.filter((c) => c.kind !== 'unchanged').map((c) => line(c, style)),
       ];
   }
@@ -94,4 +94,11 @@ export function renderSummary(plan: Plan, style: Style = plainStyle): string {
       ? `${style.bold('No changes.')} ${s.sitesInSync} of ${plan.sites.length} site(s) match the spec.`
       : `${style.bold('Plan:')} ${counts} on ${s.sitesWithChanges} of ${plan.sites.length} site(s).`;
   return [head, ...notes].join(' ');
+}
+
+/** Enough of the fingerprint to tell observations apart by eye; the plan file keeps it whole. */
+function shortFingerprint(fingerprint: string | undefined): string {
+  if (!fingerprint) return '?';
+  const [algorithm, digest = ''] = fingerprint.split(':');
+  return digest.length > 12 ? `${algorithm}:${digest.slice(0, 12)}` : fingerprint;
 }

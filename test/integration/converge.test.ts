@@ -108,7 +108,10 @@ describe.each(availableShells())('converging simulated sites with the job script
     });
     const apply = await world.run('apply', '--auto-approve');
     expect(apply.code).toBe(0);
-    expect(apply.stdout.indexOf('remove root-6.30.02')).toBeLessThan(apply.stdout.indexOf('remove gsl-2.8'));
+    expect(apply.stdout.indexOf('remove root-6.30.02: ok')).toBeGreaterThan(0);
+    expect(apply.stdout.indexOf('remove root-6.30.02: ok')).toBeLessThan(
+      apply.stdout.indexOf('remove gsl-2.8: ok'),
+    );
     expect(await world.installed('site-a')).toEqual(['fftw-3.3.10*', 'python311-3.11.7*', 'zlib-1.3.1*']);
   });
 
@@ -202,9 +205,9 @@ describe.each(availableShells())('converging simulated sites with the job script
     const planFile = join(world.root, 'saved.plan');
     await world.run('plan', '-out', planFile);
     const marker = join(world.root, 'pwned');
-    const tampered = (await readFile(planFile, 'utf8')).replace(
-      '"gsl-2.8"',
-      JSON.stringify(`gsl-2.8;touch ${marker}`),
+    const tampered = (await readFile(planFile, 'utf8')).replaceAll(
+      '"pkgname": "gsl-2.8"',
+      `"pkgname": ${JSON.stringify(`gsl-2.8;touch ${marker}`)}`,
     );
     await writeFile(planFile, tampered);
     const jobsBefore = await world.finishedJobs();
