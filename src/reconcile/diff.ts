@@ -71,7 +71,8 @@ export function diffRequirement(
     return [change('unchanged')];
   }
 
-  const best = pattern === undefined ? newest(offered) : bestMatch(pattern, offered);
+  // Without a pattern every offered version qualifies; bestMatch then picks (and breaks ties) as pkg_add does.
+  const best = bestMatch(pattern ?? '*', offered);
   const satisfying = installed.find((p) => matches(p.pkgname));
   if (satisfying) {
     if (requirement.state === 'latest' && best && versionOrder(best, satisfying.pkgname) > 0) {
@@ -97,13 +98,6 @@ export function diffRequirement(
 
 function versionOrder(a: string, b: string): number {
   return compareVersions(parsePkgName(a).version, parsePkgName(b).version);
-}
-
-function newest(pkgnames: string[]): string | undefined {
-  return pkgnames.reduce<string | undefined>(
-    (best, name) => (best === undefined || versionOrder(name, best) > 0 ? name : best),
-    undefined,
-  );
 }
 
 /** An installed package without PKGPATH that could be the one we look for: we cannot tell, so we must not act. */
