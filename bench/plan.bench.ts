@@ -38,7 +38,11 @@ export async function runPlanBench(): Promise<Array<{ name: string; ops: number;
     installed: requirements
       .filter((_, i) => (i + s) % 4 !== 0)
       .map((r, i) => ({ pkgname: `pkg${i}-1.${(i + s) % 9}`, pkgpath: r.pkgpath, automatic: false })),
-    dependencies: [],
+    // Every installed package requires two others, as in a real software area with ~400 dependency records.
+    dependencies: requirements.flatMap((_, i) => [
+      { pkgname: `pkg${i}-1.${(i + s) % 9}`, pattern: `pkg${(i + 1) % PACKAGES}>=1.0` },
+      { pkgname: `pkg${i}-1.${(i + s) % 9}`, pattern: `pkg${(i + 7) % PACKAGES}-[0-9]*` },
+    ]),
     available,
     repositoryReadable: true,
     audit: [],
@@ -47,5 +51,5 @@ export async function runPlanBench(): Promise<Array<{ name: string; ops: number;
   const plan = buildPlan(sites, observations, { specFile: 'bench.yaml', specDigest: 'sha256:0' });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (plan.sites.length !== SITES) throw new Error('plan lost sites');
-  return [{ name: `plan ${SITES} sites x ${PACKAGES} packages (per site)`, ops: SITES, seconds }];
+  return [{ name: `plan ${SITES} sites x ${PACKAGES} packages, 400 dependencies each`, ops: SITES, seconds }];
 }

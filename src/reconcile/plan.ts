@@ -69,7 +69,17 @@ function dependentsOf(
   pkgname: string,
   observation: KnownObservation,
 ): { pkgname: string; pattern: string }[] {
-  return observation.dependencies.filter((d) => d.pkgname !== pkgname && matchPattern(d.pattern, pkgname));
+  return observation.dependencies.filter(
+    (d) =>
+      d.pkgname !== pkgname &&
+      pkgname.startsWith(literalPrefix(d.pattern)) &&
+      matchPattern(d.pattern, pkgname),
+  );
+}
+
+/** Every name a pkg_match pattern matches starts with the pattern's text before its first special character. */
+function literalPrefix(pattern: string): string {
+  return /^[^{[*?<>=]*/.exec(pattern)?.[0] ?? '';
 }
 
 /**
@@ -84,7 +94,7 @@ function blockBreakingChanges(changes: PackageChange[], observation: KnownObserv
     );
     let changed = false;
     current = current.map((change) => {
-      if (!change.from) return change;
+      if (!change.from || !['remove', 'upgrade', 'downgrade'].includes(change.kind)) return change;
       const stayingDependents = dependentsOf(change.from, observation).filter((d) => !removed.has(d.pkgname));
       if (change.kind === 'remove' && stayingDependents.length > 0) {
         changed = true;
