@@ -2,6 +2,10 @@
 
 export const PROTOCOL_VERSION = 1;
 
+/** The lines around the report when the script echoes it on stdout (for backends that only return stdout). */
+export const REPORT_BEGIN_MARKER = '==== gridpkg-report begin ====';
+export const REPORT_END_MARKER = '==== gridpkg-report end ====';
+
 export type JobMode = 'probe' | 'apply';
 export type ActionVerb = 'install' | 'upgrade' | 'downgrade' | 'remove';
 
@@ -83,6 +87,8 @@ export interface SiteReport {
   available: AvailablePackage[];
   auditStatus: { status: AuditStatus; message: string } | undefined;
   audit: AuditFinding[];
+  /** `note` lines: things the script noticed and skipped (an unsafe pkgdb entry, an unreadable repository). */
+  notes: string[];
   status: ReportStatus;
   statusMessage: string;
 }

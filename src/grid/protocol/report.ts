@@ -1,0 +1,393 @@
+/**
+ * Strict parser of the report file (docs/site-job-protocol.md, "Report file"). A report is either fully trusted or
+ * not at all: anything unexpected — a missing `end`, an unknown directive, a bad token, lines out of order —
+ * gives `{ ok: false, problem }`, and the controller then treats the site as unknown. It never throws.
+ */
+import {
+  isAbsolutePath,
+  isFactKey,
+  isFingerprint,
+  isFreeText,
+  isJobId,
+  isPattern,
+  isPkgName,
+  isPkgPath,
+  isVersionToken,
+  isVulnerabilityType,
+} from './tokens.js';
+import {
+  type ActionOutcome,
+  type ActionResult,
+  type ActionVerb,
+  type AuditStatus,
+  type AvailablePackage,
+  type InstalledPackage,
+  type JobMode,
+  type ParsedReport,
+  REPORT_BEGIN_MARKER,
+  REPORT_END_MARKER,
+  type ReportStatus,
+  type SiteReport,
+} from './types.js';
+
+const HEADER = 'gridpkg-report 1';
+
+/** Where each directive may appear: ranks never decrease through a report. `note` may appear anywhere. */
+const RANK = {
+  job: 1,
+  mode: 2,
+  fact: 3,
+  swdir: 4,
+  lock: 5,
+  pkgsrc: 6,
+  'fingerprint before': 7,
+  action: 8,
+  pkg: 9,
+  dep: 10,
+  avail: 11,
+  'audit-status': 12,
+  audit: 13,
+  'fingerprint after': 14,
+  status: 15,
+  end: 16,
+} as const;
+type Section = keyof typeof RANK;
+/** Sections that may appear once; the others repeat (one line per item). */
+const REPEATED: ReadonlySet<Section> = new Set<Section>(['fact', 'action', 'pkg', 'dep', 'avail', 'audit']);
+
+const MODES: readonly JobMode[] = ['probe', 'apply'];
+const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove'];
+const RESULTS: readonly ActionResult[] = ['ok', 'skipped', 'failed'];
+const STATUSES: readonly ReportStatus[] = ['ok', 'partial', 'locked', 'stale', 'error'];
+const AUDIT_STATUSES: readonly AuditStatus[] = ['clean', 'vulnerable', 'no-list', 'skipped'];
+
+type Fail = (message: string) => never;
+
+class Problem extends Error {
+  constructor(
+    readonly line: number | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function oneOf<T extends string>(set: readonly T[], token: string): token is T {
+  return (set as readonly string[]).includes(token);
+}
+
+/** One line cut into its fixed tokens and, when present, the free text that follows them. */
+interface Fields {
+  tokens: string[];
+  text: string | undefined;
+}
+
+export function parseReport(text: string | undefined): ParsedReport {
+  try {
+    return { ok: true, report: parse(text) };
+  } catch (error) {
+    if (error instanceof Problem) return { ok: false, problem: { line: error.line, message: error.message } };
+    return { ok: false, problem: { line: undefined, message: `report parser failed: ${String(error)}` } };
+  }
+}
+
+function parse(text: string | undefined): SiteReport {
+  if (text === undefined) throw new Problem(undefined, 'no report');
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.length === 0) throw new Problem(1, 'empty report');
+
+  const report: SiteReport = {
+    protocol: 1,
+    jobId: undefined,
+    mode: undefined,
+    facts: {},
+    swdir: undefined,
+    lock: undefined,
+    pkgsrc: undefined,
+    fingerprintBefore: undefined,
+    fingerprintAfter: undefined,
+    actions: [],
+    installed: [],
+    dependencies: [],
+    available: [],
+    auditStatus: undefined,
+    audit: [],
+    notes: [],
+    status: 'error',
+    statusMessage: '',
+  };
+  const installed = new Set<string>();
+  const available = new Set<string>();
+  const seen = new Set<Section>();
+  let rank = 0;
+  let statusLine: number | undefined;
+  let ended = false;
+
+  for (const [i, line] of lines.entries()) {
+    const n = i + 1;
+    const fail: Fail = (message) => {
+      throw new Problem(n, message);
+    };
+    if (ended) fail('text after end');
+    if (!isFreeText(line)) fail('control or non-ASCII character');
+    if (n === 1) {
+      if (line === HEADER) continue;
+      if (line.startsWith('gridpkg-report ')) fail(`unsupported report version: ${line.slice(15, 40)}`);
+      fail('not a gridpkg report (first line is not "gridpkg-report 1")');
+    }
+    if (line === '') fail('empty line');
+
+    const space = line.indexOf(' ');
+    const directive = space < 0 ? line : line.slice(0, space);
+    let rest = space < 0 ? undefined : line.slice(space + 1);
+    if (directive === 'note') {
+      if (seen.has('status')) fail('note after status');
+      if (!rest) fail('note without text');
+      report.notes.push(rest);
+      continue;
+    }
+    let section: Section;
+    if (directive === 'fingerprint') {
+      const f = cut(rest, 1, fail);
+      if (f.tokens[0] !== 'before' && f.tokens[0] !== 'after')
+        fail('fingerprint must be "before" or "after"');
+      section = `fingerprint ${f.tokens[0] as 'before' | 'after'}`;
+      rest = f.text;
+    } else if (Object.hasOwn(RANK, directive)) {
+      section = directive as Section;
+    } else {
+      section = fail(`unknown directive "${directive.slice(0, 40)}"`);
+    }
+    if (seen.has(section) && !REPEATED.has(section)) fail(`duplicate ${section} line`);
+    if (RANK[section] < rank) fail(`${section} line out of order`);
+    seen.add(section);
+    rank = RANK[section];
+
+    switch (section) {
+      case 'job': {
+        const [id = ''] = exact(rest, 1, fail);
+        if (!isJobId(id)) fail('bad job id');
+        report.jobId = id;
+        break;
+      }
+      case 'mode': {
+        const [mode = ''] = exact(rest, 1, fail);
+        if (!oneOf(MODES, mode)) fail('mode must be probe or apply');
+        report.mode = mode;
+        break;
+      }
+      case 'fact': {
+        const f = cut(rest, 1, fail);
+        const key = f.tokens[0] ?? '';
+        if (!isFactKey(key)) fail('bad fact key');
+        if (Object.hasOwn(report.facts, key)) fail(`duplicate fact ${key}`);
+        report.facts[key] = needText(f, fail, 'fact without value');
+        break;
+      }
+      case 'swdir': {
+        const [path = ''] = exact(rest, 1, fail);
+        if (!isAbsolutePath(path)) fail('bad swdir path');
+        report.swdir = path;
+        break;
+      }
+      case 'lock': {
+        const f = cut(rest, 1, fail);
+        const state = f.tokens[0];
+        if (state === 'acquired') {
+          if (f.text !== undefined) fail('lock acquired takes no owner');
+          report.lock = { state };
+        } else if (state === 'busy' || state === 'broken-stale') {
+          report.lock = { state, owner: needText(f, fail, `lock ${state} without owner`) };
+        } else {
+          fail('lock must be acquired, busy or broken-stale');
+        }
+        break;
+      }
+      case 'pkgsrc': {
+        const f = cut(rest, 1, fail);
+        if (f.tokens[0] === 'present') {
+          const [prefix = '', version = ''] = exact(f.text, 2, fail);
+          if (!isAbsolutePath(prefix)) fail('bad pkgsrc prefix');
+          if (!isVersionToken(version)) fail('bad pkg_install version');
+          report.pkgsrc = { state: 'present', prefix, version };
+        } else if (f.tokens[0] === 'absent') {
+          const [prefix = ''] = exact(f.text, 1, fail);
+          if (!isAbsolutePath(prefix)) fail('bad pkgsrc prefix');
+          report.pkgsrc = { state: 'absent', prefix };
+        } else {
+          fail('pkgsrc must be present or absent');
+        }
+        break;
+      }
+      case 'fingerprint before':
+      case 'fingerprint after': {
+        const [fp = ''] = exact(rest, 1, fail);
+        if (!isFingerprint(fp)) fail('bad fingerprint');
+        if (section === 'fingerprint before') report.fingerprintBefore = fp;
+        else report.fingerprintAfter = fp;
+        break;
+      }
+      case 'action': {
+        const f = cut(rest, 5, fail);
+        const [index = '', verb = '', pkgpath = '', pkgname = '', result = ''] = f.tokens;
+        if (index !== String(report.actions.length + 1))
+          fail(`action number ${index.slice(0, 20)} out of sequence`);
+        if (!oneOf(VERBS, verb)) fail('bad action verb');
+        if (!isPkgPath(pkgpath)) fail('bad action PKGPATH');
+        if (!isPkgName(pkgname)) fail('bad action PKGNAME');
+        if (!oneOf(RESULTS, result)) fail('action result must be ok, skipped or failed');
+        const outcome: ActionOutcome = {
+          index: report.actions.length + 1,
+          verb,
+          pkgpath,
+          pkgname,
+          result,
+          message: optionalText(f, fail),
+        };
+        report.actions.push(outcome);
+        break;
+      }
+      case 'pkg': {
+        const [pkgname = '', pkgpath = '', automatic = ''] = exact(rest, 3, fail);
+        if (!isPkgName(pkgname)) fail('bad pkg PKGNAME');
+        if (pkgpath !== '-' && !isPkgPath(pkgpath)) fail('bad pkg PKGPATH');
+        if (automatic !== 'yes' && automatic !== 'no') fail('automatic flag must be yes or no');
+        if (installed.has(pkgname)) fail(`duplicate pkg ${pkgname}`);
+        installed.add(pkgname);
+        const pkg: InstalledPackage = {
+          pkgname,
+          pkgpath: pkgpath === '-' ? undefined : pkgpath,
+          automatic: automatic === 'yes',
+        };
+        report.installed.push(pkg);
+        break;
+      }
+      case 'dep': {
+        const [pkgname = '', pattern = ''] = exact(rest, 2, fail);
+        if (!isPkgName(pkgname)) fail('bad dep PKGNAME');
+        if (!installed.has(pkgname)) fail(`dep of ${pkgname}, which is not listed as installed`);
+        if (!isPattern(pattern)) fail('bad dep pattern');
+        report.dependencies.push({ pkgname, pattern });
+        break;
+      }
+      case 'avail': {
+        const [pkgname = '', pkgpath = ''] = exact(rest, 2, fail);
+        if (!isPkgName(pkgname)) fail('bad avail PKGNAME');
+        if (!isPkgPath(pkgpath)) fail('bad avail PKGPATH');
+        // A repository may list a package twice (concatenated summaries); one entry is enough.
+        if (!available.has(pkgname)) {
+          available.add(pkgname);
+          const pkg: AvailablePackage = { pkgname, pkgpath };
+          report.available.push(pkg);
+        }
+        break;
+      }
+      case 'audit-status': {
+        const f = cut(rest, 1, fail);
+        const status = f.tokens[0] ?? '';
+        if (!oneOf(AUDIT_STATUSES, status)) fail('bad audit status');
+        report.auditStatus = { status, message: optionalText(f, fail) };
+        break;
+      }
+      case 'audit': {
+        const f = cut(rest, 2, fail);
+        const [pkgname = '', type = ''] = f.tokens;
+        if (report.auditStatus?.status !== 'vulnerable')
+          fail('audit finding without audit-status vulnerable');
+        if (!isPkgName(pkgname)) fail('bad audit PKGNAME');
+        if (!isVulnerabilityType(type)) fail('bad vulnerability type');
+        report.audit.push({ pkgname, type, url: needText(f, fail, 'audit finding without URL') });
+        break;
+      }
+      case 'status': {
+        const f = cut(rest, 1, fail);
+        const status = f.tokens[0] ?? '';
+        if (!oneOf(STATUSES, status)) fail('bad status');
+        report.status = status;
+        report.statusMessage = optionalText(f, fail);
+        statusLine = n;
+        break;
+      }
+      case 'end':
+        if (rest !== undefined) fail('end takes no arguments');
+        if (statusLine === undefined) fail('no status line before end');
+        ended = true;
+        break;
+    }
+  }
+
+  if (!ended) throw new Problem(lines.length, 'truncated report: no end line');
+  checkConsistency(report, statusLine);
+  return report;
+}
+
+/** Whole-report rules: a report whose parts contradict each other is not trusted either. */
+function checkConsistency(report: SiteReport, statusLine: number | undefined): void {
+  const fail: Fail = (message) => {
+    throw new Problem(statusLine, message);
+  };
+  const failed = report.actions.filter((a) => a.result === 'failed').length;
+  if (report.mode === 'probe' && report.actions.length > 0) fail('a probe report lists actions');
+  if (report.status === 'ok' && failed > 0) fail('status ok but an action failed');
+  if (report.status === 'partial' && failed === 0) fail('status partial but no action failed');
+  if ((report.status === 'locked') !== (report.lock?.state === 'busy'))
+    fail('status locked and lock busy must go together');
+  if (report.status === 'stale' && report.actions.length > 0) fail('status stale but actions were run');
+  if ((report.auditStatus?.status === 'vulnerable') !== report.audit.length > 0)
+    fail('audit-status vulnerable and audit findings must go together');
+  if (report.status === 'ok' || report.status === 'partial' || report.status === 'stale') {
+    // These statuses promise the full post-state: it must all be there.
+    if (report.lock?.state !== 'acquired' && report.lock?.state !== 'broken-stale') fail('no lock was taken');
+    if (report.pkgsrc?.state !== 'present') fail('pkgsrc is not reported present');
+    if (!report.fingerprintBefore || !report.fingerprintAfter) fail('a fingerprint is missing');
+    if (!report.auditStatus) fail('audit-status is missing');
+  }
+  if (report.status === 'locked' && report.installed.length > 0) fail('a locked site lists packages');
+}
+
+/** Cuts `count` single-space-separated tokens off `rest`; whatever follows is free text. */
+function cut(rest: string | undefined, count: number, fail: Fail): Fields {
+  const tokens: string[] = [];
+  let remaining = rest;
+  for (let i = 0; i < count; i++) {
+    if (remaining === undefined) fail(`expected ${count} field${count === 1 ? '' : 's'}`);
+    const space = remaining.indexOf(' ');
+    if (space < 0) {
+      tokens.push(remaining);
+      remaining = undefined;
+    } else {
+      tokens.push(remaining.slice(0, space));
+      remaining = remaining.slice(space + 1);
+    }
+  }
+  return { tokens, text: remaining };
+}
+
+/** Exactly `count` tokens and no free text. */
+function exact(rest: string | undefined, count: number, fail: Fail): string[] {
+  const f = cut(rest, count, fail);
+  if (f.text !== undefined) fail(`expected ${count} field${count === 1 ? '' : 's'}, found more`);
+  return f.tokens;
+}
+
+function needText(f: Fields, fail: Fail, message: string): string {
+  if (!f.text) fail(message);
+  return f.text;
+}
+
+function optionalText(f: Fields, fail: Fail): string {
+  if (f.text === '') fail('trailing space');
+  return f.text ?? '';
+}
+
+/** The report a job echoed on stdout between the markers (after the last begin marker), or undefined. */
+export function extractReportFromStdout(stdout: string): string | undefined {
+  const lines = stdout.split(/\r?\n/);
+  const begin = lines.lastIndexOf(REPORT_BEGIN_MARKER);
+  if (begin < 0) return undefined;
+  const end = lines.indexOf(REPORT_END_MARKER, begin + 1);
+  if (end < 0) return undefined;
+  const body = lines.slice(begin + 1, end);
+  return body.length > 0 ? `${body.join('\n')}\n` : '';
+}

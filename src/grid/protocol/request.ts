@@ -1,0 +1,102 @@
+/** Encoding of the request file (docs/site-job-protocol.md, "Request file"). */
+import {
+  isAbsolutePath,
+  isFingerprint,
+  isJobId,
+  isPkgName,
+  isPkgPath,
+  isSeconds,
+  isVoName,
+  MAX_JOB_ID_LENGTH,
+} from './tokens.js';
+import { type ActionVerb, type JobMode, PROTOCOL_VERSION, type SiteRequest } from './types.js';
+
+/** A value that must not reach a site: names the field and shows the value (JSON-quoted, so control characters show). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+
+  constructor(
+    readonly field: string,
+    readonly value: unknown,
+    readonly rule: string,
+  ) {
+    super(`invalid ${field} ${describe(value)}: ${rule}`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+const MODES: readonly JobMode[] = ['probe', 'apply'];
+const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove'];
+
+const RULES = {
+  jobId: `1–${MAX_JOB_ID_LENGTH} characters of A-Z a-z 0-9 . _ -, not starting with -`,
+  vo: 'A-Z a-z 0-9 . _ -, not starting with -',
+  path: 'an absolute path of A-Z a-z 0-9 . _ - / + , without .. components',
+  pkgpath: 'category/name, each part A-Z a-z 0-9 . _ - +',
+  pkgname: 'base-version of A-Z a-z 0-9 . _ - +, the version starting with a digit',
+  seconds: 'an integer from 0 to 999999999',
+  fingerprint: 'A-Z a-z 0-9 : -, not starting with -',
+} as const;
+
+/**
+ * The request file for one job. Every value is checked against its token set before any text is produced, so a
+ * hostile or broken value throws a ProtocolError and nothing reaches the site.
+ */
+export function encodeRequest(request: SiteRequest): string {
+  const lines = [`gridpkg-request ${PROTOCOL_VERSION}`];
+  if (!isJobId(request.jobId)) throw new ProtocolError('jobId', request.jobId, RULES.jobId);
+  lines.push(`job ${request.jobId}`);
+  if (!MODES.includes(request.mode)) throw new ProtocolError('mode', request.mode, 'probe or apply');
+  lines.push(`mode ${request.mode}`);
+  if (request.vo !== undefined) {
+    if (!isVoName(request.vo)) throw new ProtocolError('vo', request.vo, RULES.vo);
+    lines.push(`vo ${request.vo}`);
+  }
+  for (const [field, directive] of [
+    ['swdir', 'swdir'],
+    ['prefix', 'prefix'],
+    ['repository', 'repository'],
+  ] as const) {
+    const value = request[field];
+    if (value === undefined) continue;
+    if (!isAbsolutePath(value)) throw new ProtocolError(field, value, RULES.path);
+    lines.push(`${directive} ${value}`);
+  }
+  if (request.lockStaleSeconds !== undefined) {
+    if (!isSeconds(request.lockStaleSeconds))
+      throw new ProtocolError('lockStaleSeconds', request.lockStaleSeconds, RULES.seconds);
+    lines.push(`lock-stale ${request.lockStaleSeconds}`);
+  }
+  if (request.expectFingerprint !== undefined) {
+    if (request.mode !== 'apply')
+      throw new ProtocolError(
+        'expectFingerprint',
+        request.expectFingerprint,
+        'only an apply job carries one',
+      );
+    if (!isFingerprint(request.expectFingerprint))
+      throw new ProtocolError('expectFingerprint', request.expectFingerprint, RULES.fingerprint);
+    lines.push(`expect-fingerprint ${request.expectFingerprint}`);
+  }
+  if (!Array.isArray(request.actions))
+    throw new ProtocolError('actions', request.actions, 'a list of actions');
+  if (request.mode === 'probe' && request.actions.length > 0)
+    throw new ProtocolError('actions', request.actions.length, 'a probe job carries no actions');
+  request.actions.forEach((action, i) => {
+    const at = `actions[${i}]`;
+    if (!VERBS.includes(action.verb)) throw new ProtocolError(`${at}.verb`, action.verb, VERBS.join(', '));
+    if (!isPkgPath(action.pkgpath)) throw new ProtocolError(`${at}.pkgpath`, action.pkgpath, RULES.pkgpath);
+    if (!isPkgName(action.pkgname)) throw new ProtocolError(`${at}.pkgname`, action.pkgname, RULES.pkgname);
+    lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname}`);
+  });
+  lines.push('end');
+  return `${lines.join('\n')}\n`;
+}

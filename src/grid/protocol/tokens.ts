@@ -1,0 +1,109 @@
+/**
+ * Token character sets of the site job protocol (docs/site-job-protocol.md, "Token character sets").
+ *
+ * This is the one source of truth on the TypeScript side, and it mirrors exactly what src/grid/site-job.sh accepts
+ * with `case` (request tokens) and awk (tokens it reads from the site). Change both together, and the doc's table.
+ * test/site-job/conformance.test.ts feeds the same tokens to both sides and checks that they agree.
+ *
+ * Rules shared by every token: non-empty, at most MAX_TOKEN_LENGTH characters, and never starting with `-` (a
+ * token that reaches pkg_add / pkg_delete must not be read as an option).
+ */
+
+/** Longest token either side accepts (pkg_install's PKG_PATTERN_MAX). */
+export const MAX_TOKEN_LENGTH = 1024;
+/** Longest job id: job ids end up in file names and lock owner lines. */
+export const MAX_JOB_ID_LENGTH = 64;
+/** Longest lock-stale value: 1–9 digits. */
+export const MAX_SECONDS = 999_999_999;
+
+const NAME_CHARS = /^[A-Za-z0-9._-]+$/;
+const PATH_CHARS = /^\/[A-Za-z0-9._\-/+,]*$/;
+const PKG_CHARS = /^[A-Za-z0-9._+-]+$/;
+const PATTERN_CHARS = /^[A-Za-z0-9._+\-<>=*?[\]{},]+$/;
+const FINGERPRINT_CHARS = /^[A-Za-z0-9:-]+$/;
+/** PKGNAME: base (not starting with `.` or `-`, not ending in `-`), the last `-`, a version starting with a digit. */
+const PKGNAME_SHAPE = /^[A-Za-z0-9_+](?:[A-Za-z0-9._+-]*[A-Za-z0-9._+])?-[0-9][A-Za-z0-9._+]*$/;
+const SECONDS = /^[0-9]{1,9}$/;
+const FACT_KEY = /^[a-z0-9_-]+$/;
+/** Free text in a report: printable ASCII only (the script strips everything else). */
+const FREE_TEXT = /^[\x20-\x7e]*$/;
+
+function sane(token: unknown, max = MAX_TOKEN_LENGTH): token is string {
+  return typeof token === 'string' && token.length > 0 && token.length <= max && !token.startsWith('-');
+}
+
+/** Job id: `A-Z a-z 0-9 . _ -`, 1–64 characters. */
+export function isJobId(token: unknown): token is string {
+  return sane(token, MAX_JOB_ID_LENGTH) && NAME_CHARS.test(token);
+}
+
+/** VO name: `A-Z a-z 0-9 . _ -` (it becomes part of the environment variable VO_<VO>_SW_DIR). */
+export function isVoName(token: unknown): token is string {
+  return sane(token) && NAME_CHARS.test(token);
+}
+
+/** Absolute path: starts with `/`; `A-Z a-z 0-9 . _ - / + ,`; no `..` component. */
+export function isAbsolutePath(token: unknown): token is string {
+  return sane(token) && PATH_CHARS.test(token) && !token.split('/').includes('..');
+}
+
+/** PKGPATH `category/name`: exactly one `/`, each part `A-Z a-z 0-9 . _ - +`, not `.`, `..` or starting with `-`. */
+export function isPkgPath(token: unknown): token is string {
+  if (!sane(token)) return false;
+  const parts = token.split('/');
+  return (
+    parts.length === 2 &&
+    parts.every((part) => PKG_CHARS.test(part) && part !== '.' && part !== '..' && !part.startsWith('-'))
+  );
+}
+
+/** PKGNAME `base-version` (`gsl-2.7nb1`, `py311-numpy-1.26.4`): the same rule as src/pkgsrc isValidPkgName. */
+export function isPkgName(token: unknown): token is string {
+  return sane(token) && PKGNAME_SHAPE.test(token);
+}
+
+/** pkg_match pattern (`gsl>=2.7`, `{gsl,fftw}-[0-9]*`): its character set and properly nested braces. */
+export function isPattern(token: unknown): token is string {
+  if (!sane(token) || !PATTERN_CHARS.test(token)) return false;
+  let depth = 0;
+  for (const c of token) {
+    if (c === '{') depth++;
+    else if (c === '}' && --depth < 0) return false;
+  }
+  return depth === 0;
+}
+
+/** Seconds: `0-9`, 1–9 digits. */
+export function isSecondsToken(token: unknown): token is string {
+  return typeof token === 'string' && SECONDS.test(token);
+}
+
+/** A lock-stale value the encoder can write: an integer 0 … 999 999 999. */
+export function isSeconds(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_SECONDS;
+}
+
+/** Fingerprint `ALGO:DIGEST`: `A-Z a-z 0-9 : -`. */
+export function isFingerprint(token: unknown): token is string {
+  return sane(token) && FINGERPRINT_CHARS.test(token);
+}
+
+/** The pkg_install version in `pkgsrc present PREFIX VERSION` (`20170419`, or `unknown`). */
+export function isVersionToken(token: unknown): token is string {
+  return sane(token) && PKG_CHARS.test(token);
+}
+
+/** The vulnerability type of an `audit` line (`denial-of-service`): `A-Z a-z 0-9 . _ - +`. */
+export function isVulnerabilityType(token: unknown): token is string {
+  return sane(token) && PKG_CHARS.test(token);
+}
+
+/** The key of a `fact` line: `a-z 0-9 _ -`. */
+export function isFactKey(token: unknown): token is string {
+  return sane(token) && FACT_KEY.test(token);
+}
+
+/** Free text (messages, owners, URLs, fact values): printable ASCII, no control characters. */
+export function isFreeText(text: unknown): text is string {
+  return typeof text === 'string' && FREE_TEXT.test(text);
+}

@@ -1,0 +1,825 @@
+#!/bin/sh
+# gridpkg site job, protocol version 1. The contract is docs/site-job-protocol.md.
+#
+#   sh site-job.sh REQUEST_FILE REPORT_FILE
+#
+# Runs inside a grid job on a worker node, under the VO software manager's credentials, and does what the old
+# pkgsrc-cmd.sh did, safely. The checklist, top to bottom:
+#
+#   1. set up: umask 002, C locale, arguments, scratch directory, report file, traps
+#   2. read and validate the whole request (nothing on the site is touched before it is found good)
+#   3. host facts
+#   4. find the VO software area and test that it is writable
+#   5. take the site lock (mkdir; stale locks are broken)
+#   6. check that pkgsrc is present under the prefix
+#   7. fingerprint of the package database before acting; refuse with `stale` if it is not the expected one
+#   8. run the actions in order (binary packages from PKG_PATH)
+#   9. post-state: installed packages, dependencies, repository contents, vulnerability audit, fingerprint after
+#  10. final status; publish the report (atomically, and on stdout between markers); the EXIT trap releases the lock
+#
+# Safety rules kept throughout: request data is read with `read -r`, split with parameter expansion (never by the
+# shell's word splitting), checked token by token with `case` against the protocol's character sets, always
+# quoted, never eval'ed. Values read from the site (pkgdb names, PKGPATHs, patterns, tool output) are validated or
+# sanitised the same way before they reach the report. Free text only ever comes last on a report line.
+# Portable to dash, bash (also --posix) and busybox sh; checked with `shellcheck -s sh`.
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. Set up
+# ---------------------------------------------------------------------------------------------------------------
+
+umask 002 # everything in the VO software area stays group-writable
+LC_ALL=C
+export LC_ALL
+
+BEGIN_MARKER='==== gridpkg-report begin ===='
+END_MARKER='==== gridpkg-report end ===='
+MAX_TOKEN=1024  # longest token (pkg_install's PKG_PATTERN_MAX)
+MAX_JOB_ID=64   # longest job id
+MAX_MESSAGE=300 # longest free-text message
+
+WORK=           # scratch directory, removed on exit
+REPORT_TMP=     # the report being written; moved onto REPORT_FILE at the end
+REPORT_FILE=    # where the report goes
+published=0     # 1 once the report is in place
+lock_dir=       # the lock directory, once known
+lock_owner=     # our owner line, while we hold the lock
+
+# Prints a minimal report on stdout when not even a scratch file can be written.
+emergency_report() {
+  printf '%s\n' "$BEGIN_MARKER" 'gridpkg-report 1' "status error $1" 'end' "$END_MARKER"
+  exit 1
+}
+
+# Releases the lock (only if it is still ours) and removes scratch files. Idempotent: finish calls it, and the
+# EXIT trap calls it again on every way out.
+cleanup() {
+  if [ -n "$lock_owner" ] && [ -n "$lock_dir" ]; then
+    current=''
+    IFS= read -r current <"$lock_dir/owner" 2>/dev/null
+    if [ "$current" = "$lock_owner" ]; then
+      rm -f "$lock_dir/owner"
+      rmdir "$lock_dir" 2>/dev/null
+    fi
+    lock_owner=''
+  fi
+  if [ "$published" != 1 ] && [ -n "$REPORT_TMP" ]; then rm -f "$REPORT_TMP"; fi
+  if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
+  WORK=''
+}
+
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM # until the report can be written; exit runs the EXIT trap
+
+if [ "$#" -ne 2 ]; then
+  emergency_report 'usage: site-job.sh REQUEST_FILE REPORT_FILE'
+fi
+REQUEST_FILE=$1
+REPORT_FILE=$2
+# Standard descriptors: nothing is read from stdin; a closed stdout or stderr (seen through /proc where there is
+# one) gets /dev/null, or the next file opened would land on it. The job's stdout is then kept as fd 3 for the
+# report, because a trap may fire while stdout is redirected to a scratch file.
+exec </dev/null
+if [ -d "/proc/$$/fd" ]; then
+  [ -e "/proc/$$/fd/1" ] || exec >/dev/null
+  [ -e "/proc/$$/fd/2" ] || exec 2>/dev/null
+fi
+exec 3>&1
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gridpkg-job.XXXXXX" 2>/dev/null) || WORK=
+if [ -z "$WORK" ]; then
+  WORK=${TMPDIR:-/tmp}/gridpkg-job.$$
+  mkdir -m 700 "$WORK" 2>/dev/null || {
+    WORK=
+    emergency_report 'cannot create a scratch directory'
+  }
+fi
+
+# The report is written next to REPORT_FILE and moved onto it at the end (atomic on one file system). If that
+# directory is not writable, the report is still built in scratch space and delivered on stdout.
+REPORT_TMP=$REPORT_FILE.tmp.$$
+if ! (: >"$REPORT_TMP") 2>/dev/null; then
+  REPORT_TMP=$WORK/report
+  : >"$REPORT_TMP" || emergency_report 'cannot write the report'
+fi
+
+# Appends one line to the report. Callers pass one string: validated tokens, then at most one free text last.
+report_line() {
+  printf '%s\n' "$1" >>"$REPORT_TMP"
+}
+
+# Free text from anywhere (tool output, environment, site files) made safe for the end of a report line: tabs
+# and newlines become spaces, every other non-printable or non-ASCII byte goes, runs of spaces collapse, and the
+# result is cut to $2 characters.
+clean_text() {
+  printf '%s' "$1" | clean_stream "$2"
+}
+clean_stream() {
+  tr -d '\000' | awk -v max="$1" '
+    { gsub(/[\t\r]/, " "); text = (NR == 1 ? $0 : text " " $0) }
+    END {
+      gsub(/[^ -~]/, "", text); gsub(/  +/, " ", text); sub(/^ /, "", text); sub(/ $/, "", text)
+      print substr(text, 1, max)
+    }'
+}
+
+# Writes the final lines, publishes the report and exits: 0 for ok, 3 for locked or stale, 1 otherwise.
+finish() {
+  trap '' HUP INT TERM # the report is written to its end, whatever comes
+  # After a signal the last line may be cut short: the status goes on a line of its own all the same.
+  case $(tail -c 1 "$REPORT_TMP" | wc -l) in *1*) ;; *) [ ! -s "$REPORT_TMP" ] || printf '\n' >>"$REPORT_TMP" ;; esac
+  status_text=$(clean_text "$2" "$MAX_MESSAGE")
+  if [ -n "$status_text" ]; then report_line "status $1 $status_text"; else report_line "status $1"; fi
+  report_line 'end'
+  if [ "$REPORT_TMP" != "$WORK/report" ] && mv -f "$REPORT_TMP" "$REPORT_FILE"; then
+    published=1
+    shown=$REPORT_FILE
+  else
+    shown=$REPORT_TMP
+  fi
+  {
+    printf '%s\n' "$BEGIN_MARKER"
+    cat "$shown"
+    printf '%s\n' "$END_MARKER"
+  } >&3
+  cleanup
+  case $1 in
+    ok) exit 0 ;;
+    locked | stale) exit 3 ;;
+    *) exit 1 ;;
+  esac
+}
+
+# From here on a signal ends the job with a report that says so (status error: the site is then unknown). While
+# the lock is being taken (critical=1) it waits for the end of that step, so the lock is never left half-made.
+critical=0
+signal_pending=''
+on_signal() {
+  if [ "$critical" = 1 ]; then
+    signal_pending=$1
+    return
+  fi
+  finish error "interrupted by signal $1"
+}
+trap 'on_signal HUP' HUP
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token checks: the character sets of the protocol (docs/site-job-protocol.md, "Token character sets"). They
+# mirror src/grid/protocol/tokens.ts exactly. No token may be empty, start with '-' or exceed $MAX_TOKEN.
+# ---------------------------------------------------------------------------------------------------------------
+
+is_job_id() { # A-Z a-z 0-9 . _ -, 1-64 characters
+  case $1 in '' | -* | *[!A-Za-z0-9._-]*) return 1 ;; esac
+  [ "${#1}" -le "$MAX_JOB_ID" ]
+}
+
+is_vo_name() { # A-Z a-z 0-9 . _ -
+  case $1 in '' | -* | *[!A-Za-z0-9._-]*) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+is_abs_path() { # starts with /; A-Z a-z 0-9 . _ - / + ,; no .. component
+  case $1 in /*) ;; *) return 1 ;; esac
+  case $1 in *[!A-Za-z0-9._/+,-]* | */../* | */..) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+is_pkgpath_part() {
+  case $1 in '' | . | .. | -* | *[!A-Za-z0-9._+-]*) return 1 ;; esac
+}
+
+is_pkgpath() { # category/name: exactly one /, each part A-Z a-z 0-9 . _ - +
+  case $1 in */*/* | */) return 1 ;; */*) ;; *) return 1 ;; esac
+  is_pkgpath_part "${1%%/*}" && is_pkgpath_part "${1#*/}" && [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+is_pkgname() { # base-version: A-Z a-z 0-9 . _ - +; base not starting with . or -, not ending in -;
+  #              the version after the last - starts with a digit
+  case $1 in '' | -* | .* | *[!A-Za-z0-9._+-]*) return 1 ;; esac
+  case $1 in *-*) ;; *) return 1 ;; esac
+  case ${1##*-} in [0-9]*) ;; *) return 1 ;; esac
+  case ${1%-*} in '' | *-) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+is_seconds() { # 0-9, 1-9 digits
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 9 ]
+}
+
+is_fingerprint() { # A-Z a-z 0-9 : -
+  case $1 in '' | -* | *[!A-Za-z0-9:-]*) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+is_version() { # the pkg_install version: A-Z a-z 0-9 . _ - +
+  case $1 in '' | -* | *[!A-Za-z0-9._+-]*) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
+# Splits $1 at single spaces into t1..t3 and sets ntok, without word splitting or globbing. Fails on more than
+# three tokens. The caller has already refused leading, trailing and double spaces.
+split_tokens() {
+  ntok=0 t1='' t2='' t3=''
+  remaining=$1
+  while [ -n "$remaining" ]; do
+    case $remaining in
+      *' '*)
+        tok=${remaining%% *}
+        remaining=${remaining#* }
+        ;;
+      *)
+        tok=$remaining
+        remaining=
+        ;;
+    esac
+    ntok=$((ntok + 1))
+    case $ntok in
+      1) t1=$tok ;;
+      2) t2=$tok ;;
+      3) t3=$tok ;;
+      *) return 1 ;;
+    esac
+  done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. Read and validate the request
+# ---------------------------------------------------------------------------------------------------------------
+
+req_job='' req_mode='' req_vo='' req_swdir='' req_prefix='' req_repository='' req_lock_stale='' req_expect=''
+req_error=      # set to the reason when the request is refused
+n_actions=0     # validated actions are kept in $WORK/actions, one "VERB PKGPATH PKGNAME" per line
+first_action=0  # line number of the first action
+: >"$WORK/actions"
+
+# Refuses the request: sets req_error for the current line (quoted back sanitised, as free text).
+bad() {
+  req_error="invalid request line $lineno: $1: $(clean_text "$line" 120)"
+  return 1
+}
+
+# Checks one request line ($2, line number $1); on success records what it says, else sets req_error.
+request_line() {
+  lineno=$1 line=$2
+  case $line in
+    '') bad 'empty line'; return 1 ;;
+    *[!A-Za-z0-9._/+,:\ -]*) bad 'character outside the protocol set'; return 1 ;;
+    ' '* | *' ' | *'  '*) bad 'stray space'; return 1 ;;
+  esac
+  if [ "$lineno" = 1 ]; then
+    case $line in
+      'gridpkg-request 1') return 0 ;;
+      'gridpkg-request '*) bad 'unsupported request version (this script speaks 1)'; return 1 ;;
+      *) bad 'not a gridpkg request (first line must be "gridpkg-request 1")'; return 1 ;;
+    esac
+  fi
+  directive=${line%% *}
+  case $line in *' '*) args=${line#* } ;; *) args= ;; esac
+  split_tokens "$args" || { bad "too many fields for $directive"; return 1; }
+  case $directive in
+    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint)
+      [ "$ntok" = 1 ] || { bad "$directive takes one value"; return 1; }
+      ;;
+    action)
+      [ "$ntok" = 3 ] || { bad 'action takes VERB PKGPATH PKGNAME'; return 1; }
+      ;;
+    end)
+      [ "$ntok" = 0 ] || { bad 'end takes no value'; return 1; }
+      ;;
+    *) bad 'unknown directive'; return 1 ;;
+  esac
+  case $directive in
+    job)
+      [ -z "$req_job" ] || { bad 'duplicate job'; return 1; }
+      is_job_id "$t1" || { bad 'bad job id'; return 1; }
+      req_job=$t1
+      ;;
+    mode)
+      [ -z "$req_mode" ] || { bad 'duplicate mode'; return 1; }
+      case $t1 in probe | apply) req_mode=$t1 ;; *) bad 'mode must be probe or apply'; return 1 ;; esac
+      ;;
+    vo)
+      [ -z "$req_vo" ] || { bad 'duplicate vo'; return 1; }
+      is_vo_name "$t1" || { bad 'bad VO name'; return 1; }
+      req_vo=$t1
+      ;;
+    swdir)
+      [ -z "$req_swdir" ] || { bad 'duplicate swdir'; return 1; }
+      is_abs_path "$t1" || { bad 'bad swdir path'; return 1; }
+      req_swdir=$t1
+      ;;
+    prefix)
+      [ -z "$req_prefix" ] || { bad 'duplicate prefix'; return 1; }
+      is_abs_path "$t1" || { bad 'bad prefix path'; return 1; }
+      req_prefix=$t1
+      ;;
+    repository)
+      [ -z "$req_repository" ] || { bad 'duplicate repository'; return 1; }
+      is_abs_path "$t1" || { bad 'bad repository path'; return 1; }
+      req_repository=$t1
+      ;;
+    lock-stale)
+      [ -z "$req_lock_stale" ] || { bad 'duplicate lock-stale'; return 1; }
+      is_seconds "$t1" || { bad 'lock-stale must be 1-9 digits'; return 1; }
+      req_lock_stale=$t1
+      ;;
+    expect-fingerprint)
+      [ -z "$req_expect" ] || { bad 'duplicate expect-fingerprint'; return 1; }
+      is_fingerprint "$t1" || { bad 'bad fingerprint'; return 1; }
+      req_expect=$t1
+      ;;
+    action)
+      case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
+      is_pkgpath "$t2" || { bad 'bad PKGPATH'; return 1; }
+      is_pkgname "$t3" || { bad 'bad PKGNAME'; return 1; }
+      n_actions=$((n_actions + 1))
+      [ "$first_action" != 0 ] || first_action=$lineno
+      printf '%s %s %s\n' "$t1" "$t2" "$t3" >>"$WORK/actions"
+      ;;
+    end)
+      seen_end=$lineno
+      ;;
+  esac
+  return 0
+}
+
+# Reads the request file line by line (read -r: no backslash processing; IFS=: no trimming).
+read_request() {
+  lineno=0 seen_end=0
+  if [ ! -f "$REQUEST_FILE" ] || [ ! -r "$REQUEST_FILE" ]; then
+    req_error='cannot read the request file'
+    return 1
+  fi
+  # Shells drop NUL bytes while reading, so look for them first (as \001, which is refused as well).
+  nul_line=$(tr '\000' '\001' <"$REQUEST_FILE" | awk '/\001/ { print NR; exit }')
+  if [ -n "$nul_line" ]; then
+    req_error="invalid request line $nul_line: control character"
+    return 1
+  fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    lineno=$((lineno + 1))
+    if [ "$seen_end" != 0 ]; then
+      req_error="invalid request line $lineno: text after end"
+      return 1
+    fi
+    request_line "$lineno" "$line" || return 1
+  done <"$REQUEST_FILE"
+  [ "$lineno" != 0 ] || { req_error='invalid request line 1: empty request'; return 1; }
+  [ "$seen_end" != 0 ] || { req_error="invalid request line $lineno: no end line (truncated request)"; return 1; }
+  [ -n "$req_job" ] || { req_error="invalid request line $seen_end: no job line"; return 1; }
+  [ -n "$req_mode" ] || { req_error="invalid request line $seen_end: no mode line"; return 1; }
+  if [ "$req_mode" = probe ]; then
+    [ "$n_actions" = 0 ] || { req_error="invalid request line $first_action: a probe carries no actions"; return 1; }
+    [ -z "$req_expect" ] || { req_error="invalid request line $seen_end: expect-fingerprint is for apply jobs"; return 1; }
+  fi
+  return 0
+}
+
+read_request
+
+report_line 'gridpkg-report 1'
+if [ -z "$req_error" ]; then
+  report_line "job $req_job"
+  report_line "mode $req_mode"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. Host facts (free text, sanitised)
+# ---------------------------------------------------------------------------------------------------------------
+
+# How this script is being run: bash (also --posix) says so in BASH_VERSION; otherwise the shell's executable.
+shell_name() {
+  if [ -n "${BASH_VERSION:-}" ]; then
+    echo bash
+    return
+  fi
+  exe=$(readlink "/proc/$$/exe" 2>/dev/null) || exe=
+  case ${exe##*/} in
+    '') echo sh ;;
+    busybox*) echo busybox ;;
+    *) echo "${exe##*/}" ;;
+  esac
+}
+
+fact() {
+  value=$(clean_text "$2" 200)
+  report_line "fact $1 ${value:-unknown}"
+}
+host=$(uname -n 2>/dev/null)
+fact hostname "$host"
+fact os "$(uname -s 2>/dev/null)"
+fact arch "$(uname -m 2>/dev/null)"
+fact shell "$(shell_name)"
+
+if [ -n "$req_error" ]; then
+  finish error "$req_error"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. The VO software area: `swdir` from the request, else VO_<VO>_SW_DIR (VO from the request or the proxy)
+# ---------------------------------------------------------------------------------------------------------------
+
+swdir=$req_swdir
+if [ -z "$swdir" ]; then
+  vo=$req_vo
+  if [ -z "$vo" ] && command -v voms-proxy-info >/dev/null 2>&1; then
+    vo=$(voms-proxy-info -vo 2>/dev/null </dev/null 3>&-) || vo=
+    is_vo_name "$vo" || finish error 'the request names no swdir or vo, and voms-proxy-info -vo gave no usable VO'
+  fi
+  [ -n "$vo" ] || finish error 'the request names no swdir or vo, and there is no VOMS proxy to ask'
+  # VO upper-cased, . and - turned into _: the variable name is then [A-Z0-9_] only. Read with printenv, no eval.
+  sw_var=VO_$(printf '%s' "$vo" | tr 'abcdefghijklmnopqrstuvwxyz.-' 'ABCDEFGHIJKLMNOPQRSTUVWXYZ__')_SW_DIR
+  swdir=$(printenv "$sw_var" 2>/dev/null) || swdir=
+  [ -n "$swdir" ] || finish error "$sw_var is not set: cannot find the software area of VO $vo"
+  is_abs_path "$swdir" || finish error "$sw_var is not a safe absolute path"
+fi
+report_line "swdir $swdir"
+
+[ -d "$swdir" ] || finish error "software area $swdir is not a directory"
+write_test=$swdir/.gridpkg-write-test.$$
+if touch "$write_test" 2>/dev/null && rm -f "$write_test"; then :; else
+  finish error "software area $swdir is not writable"
+fi
+
+prefix=${req_prefix:-$swdir/pkg}
+is_abs_path "$prefix" || finish error "prefix $prefix is not a safe absolute path"
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. The site lock: mkdir SWDIR/.gridpkg-lock (atomic), owner file "JOBID HOST PID EPOCH"
+# ---------------------------------------------------------------------------------------------------------------
+
+now_epoch() {
+  t=$(date +%s 2>/dev/null)
+  case $t in '' | *[!0-9]*) t=$(awk 'BEGIN { srand(); printf "%d\n", srand() }') ;; esac
+  printf '%s\n' "$t"
+}
+
+lock_stale=${req_lock_stale:-1800}
+while :; do # strip leading zeros: some shells read 010 as octal
+  case $lock_stale in 0?*) lock_stale=${lock_stale#0} ;; *) break ;; esac
+done
+lock_dir=$swdir/.gridpkg-lock
+owner_host=$(printf '%s' "$host" | tr -cd 'A-Za-z0-9._-')
+my_owner="$req_job ${owner_host:-unknown} $$ $(now_epoch)"
+
+# Takes the lock: 0 when taken, 1 when it exists. Sets lock_owner while we hold it.
+take_lock() {
+  mkdir "$lock_dir" 2>/dev/null || return 1
+  if printf '%s\n' "$my_owner" >"$lock_dir/owner"; then
+    lock_owner=$my_owner
+    return 0
+  fi
+  rmdir "$lock_dir" 2>/dev/null
+  finish error "cannot write the lock owner file in $lock_dir"
+}
+
+# Is the existing lock, whose owner line is $1, stale? Judged by the owner's EPOCH (lock_age is then set), or by
+# the age of the lock itself when the owner line is missing or garbled (a job that died between mkdir and writing
+# its owner).
+lock_is_stale() {
+  epoch=${1##* } lock_age=''
+  case $epoch in
+    '' | *[!0-9]*)
+      old=$(find "$lock_dir" -prune -mmin "+$(((lock_stale + 59) / 60))" 2>/dev/null) || old=
+      [ -n "$old" ]
+      return
+      ;;
+  esac
+  while :; do # no leading zeros in arithmetic
+    case $epoch in 0?*) epoch=${epoch#0} ;; *) break ;; esac
+  done
+  lock_age=$(($(now_epoch) - epoch))
+  [ "$lock_age" -gt "$lock_stale" ]
+}
+
+critical=1 # until the lock is ours or known to be someone else's
+# A lock released between our mkdir and our look at it is simply taken on the second try.
+if take_lock || { [ ! -e "$lock_dir" ] && take_lock; }; then
+  report_line 'lock acquired'
+elif [ ! -e "$lock_dir" ]; then
+  finish error "cannot create the lock directory $lock_dir"
+else
+  old_owner=
+  IFS= read -r old_owner <"$lock_dir/owner" 2>/dev/null
+  shown_owner=$(clean_text "$old_owner" 200)
+  if lock_is_stale "$old_owner"; then
+    # Rename first, to a name only this job uses: of two jobs breaking the same lock only one rename succeeds.
+    broken=$lock_dir.stale.$req_job.$$
+    if mv "$lock_dir" "$broken" 2>/dev/null; then
+      moved_owner=
+      IFS= read -r moved_owner <"$broken/owner" 2>/dev/null
+      if [ "$moved_owner" != "$old_owner" ]; then
+        # Another job broke it and took it afresh in between: give it back untouched.
+        [ -e "$lock_dir" ] || mv "$broken" "$lock_dir" 2>/dev/null
+        report_line "lock busy ${shown_owner:-unknown owner}"
+        finish locked 'another job took the lock while it was being broken'
+      fi
+      rm -rf "$broken"
+    fi
+    if take_lock; then
+      report_line "lock broken-stale ${shown_owner:-unknown owner}"
+    else
+      report_line "lock busy ${shown_owner:-unknown owner}"
+      finish locked 'another job broke the stale lock first'
+    fi
+  else
+    report_line "lock busy ${shown_owner:-unknown owner}"
+    finish locked "another job holds the site lock${lock_age:+ (taken ${lock_age} s ago)}; it is stale after $lock_stale s"
+  fi
+fi
+critical=0
+if [ -n "$signal_pending" ]; then on_signal "$signal_pending"; fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 6. pkgsrc under the prefix: the pkg_install tools and the package database
+# ---------------------------------------------------------------------------------------------------------------
+
+SBIN=$prefix/sbin
+PKG_INFO=$SBIN/pkg_info
+PKG_ADD=$SBIN/pkg_add
+PKG_DELETE=$SBIN/pkg_delete
+PKG_ADMIN=$SBIN/pkg_admin
+
+pkgsrc_absent() {
+  report_line "pkgsrc absent $prefix"
+  finish error "pkgsrc is not installed under $prefix ($1); bootstrapping is not implemented yet"
+}
+for tool in "$PKG_INFO" "$PKG_ADD" "$PKG_DELETE" "$PKG_ADMIN"; do
+  if [ ! -f "$tool" ] || [ ! -x "$tool" ]; then pkgsrc_absent "no executable ${tool#"$prefix"/}"; fi
+done
+pkgdb=$("$PKG_ADMIN" config-var PKG_DBDIR 2>/dev/null </dev/null 3>&-) || pkgdb=
+is_abs_path "$pkgdb" || pkgsrc_absent 'pkg_admin config-var PKG_DBDIR gave no usable path'
+[ -d "$pkgdb" ] || pkgsrc_absent "no package database $pkgdb"
+
+# The pkg_install version, from its own registration in the package database.
+pkg_install_version=unknown
+for entry in "$pkgdb"/pkg_install-*; do
+  candidate=${entry##*/pkg_install-}
+  if [ -d "$entry" ] && is_version "$candidate"; then pkg_install_version=$candidate; fi
+done
+report_line "pkgsrc present $prefix $pkg_install_version"
+
+# ---------------------------------------------------------------------------------------------------------------
+# 7. Fingerprint before; optimistic concurrency
+# ---------------------------------------------------------------------------------------------------------------
+
+# Lists the package database in one awk pass: "pkg PKGNAME PKGPATH AUTOMATIC" lines, then "dep PKGNAME PATTERN"
+# lines, then "note ..." lines for whatever had to be skipped. Directory names are checked here, file contents
+# in awk, with the same rules as the token checks above.
+list_pkgdb() {
+  unsafe=0
+  : >"$WORK/names"
+  for entry in "$pkgdb"/*; do
+    if [ -d "$entry" ] && [ -f "$entry/+CONTENTS" ]; then
+      if is_pkgname "${entry##*/}"; then
+        printf '%s\n' "${entry##*/}" >>"$WORK/names"
+      else
+        unsafe=$((unsafe + 1))
+      fi
+    fi
+  done
+  awk -v db="$pkgdb" '
+    function pkgpath_ok(p,    c, n) {
+      if (length(p) > 1024 || p !~ /^[A-Za-z0-9._+-]+\/[A-Za-z0-9._+-]+$/) return 0
+      c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
+      return c != "." && c != ".." && n != "." && n != ".." && c !~ /^-/ && n !~ /^-/
+    }
+    function pattern_ok(p,    i, ch, depth) {
+      if (length(p) > 1024 || p !~ /^[]A-Za-z0-9._+<>=*?{},[-]+$/ || p ~ /^-/) return 0
+      depth = 0
+      for (i = 1; i <= length(p); i++) {
+        ch = substr(p, i, 1)
+        if (ch == "{") depth++
+        else if (ch == "}" && --depth < 0) return 0
+      }
+      return depth == 0
+    }
+    {
+      name = $0; path = "-"; auto = "no"
+      f = db "/" name "/+BUILD_INFO"
+      while ((getline line < f) > 0) if (substr(line, 1, 8) == "PKGPATH=") path = substr(line, 9)
+      close(f)
+      if (path != "-" && !pkgpath_ok(path)) { badpath++; path = "-" }
+      f = db "/" name "/+INSTALLED_INFO"
+      while ((getline line < f) > 0) if (tolower(line) ~ /^automatic=yes[ \t]*$/) auto = "yes"
+      close(f)
+      print "pkg " name " " path " " auto
+      f = db "/" name "/+CONTENTS"
+      while ((getline line < f) > 0) {
+        if (substr(line, 1, 8) != "@pkgdep ") continue
+        p = substr(line, 9)
+        if (pattern_ok(p)) deps[++ndeps] = "dep " name " " p
+        else baddep++
+      }
+      close(f)
+    }
+    END {
+      for (i = 1; i <= ndeps; i++) print deps[i]
+      if (badpath) print "note " badpath " installed package(s) with an unsafe PKGPATH listed with PKGPATH -"
+      if (baddep) print "note " baddep " @pkgdep line(s) with an unsafe pattern skipped"
+    }' <"$WORK/names"
+  if [ "$unsafe" != 0 ]; then
+    echo "note $unsafe package database entr(y/ies) with an unsafe name skipped"
+  fi
+}
+
+# ALGO:DIGEST of the sorted pkg lines of listing $1. sha256 when sha256sum exists, else POSIX cksum; $2 forces an
+# algorithm (the expected fingerprint's, so a site with mixed worker nodes still compares like with like).
+fingerprint() {
+  algo=${2:-}
+  if [ -z "$algo" ]; then
+    if command -v sha256sum >/dev/null 2>&1; then algo='sha256'; else algo='cksum'; fi
+  fi
+  case $algo in
+    sha256)
+      command -v sha256sum >/dev/null 2>&1 || return 1
+      digest=$(grep '^pkg ' "$1" | sed 's/^pkg //' | LC_ALL=C sort | sha256sum | cut -d ' ' -f 1)
+      ;;
+    cksum)
+      digest=$(grep '^pkg ' "$1" | sed 's/^pkg //' | LC_ALL=C sort | cksum | awk '{ print $1 "-" $2 }')
+      ;;
+    *) return 1 ;;
+  esac
+  is_fingerprint "$digest" || return 1
+  printf '%s:%s\n' "$algo" "$digest"
+}
+
+list_pkgdb >"$WORK/before"
+expect_algo=
+case $req_expect in sha256:* | cksum:*) expect_algo=${req_expect%%:*} ;; esac
+fp_before=$(fingerprint "$WORK/before" "$expect_algo") || fp_before=
+if [ -z "$fp_before" ]; then
+  fp_before=$(fingerprint "$WORK/before") || finish error 'cannot compute the package database fingerprint'
+fi
+report_line "fingerprint before $fp_before"
+
+stale=0
+if [ -n "$req_expect" ] && [ "$req_expect" != "$fp_before" ]; then
+  stale=1 # someone changed the site since the plan was made: no action, but the full post-state below
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 8. Actions, in the order given; a failed one does not stop the others
+# ---------------------------------------------------------------------------------------------------------------
+
+if [ -n "$req_repository" ]; then
+  PKG_PATH=$req_repository
+  export PKG_PATH
+fi
+
+# Runs a pkg tool with its output captured; on failure sets tool_message to a one-line summary.
+run_tool() {
+  tool_name=${1##*/}
+  "$@" </dev/null >"$WORK/tool.out" 2>&1 3>&-
+  rc=$?
+  tool_message=$(clean_stream "$MAX_MESSAGE" <"$WORK/tool.out")
+  if [ "$rc" != 0 ]; then tool_message="$tool_name exit $rc: ${tool_message:-no output}"; fi
+  return "$rc"
+}
+
+is_installed() {
+  "$PKG_INFO" -E "$1" </dev/null >/dev/null 2>&1 3>&-
+}
+
+failed=0
+index=0
+if [ "$stale" = 0 ]; then
+  while IFS= read -r action; do
+    split_tokens "$action" # our own file of validated "VERB PKGPATH PKGNAME" lines
+    verb=$t1 pkgpath=$t2 pkgname=$t3
+    index=$((index + 1))
+    result=ok message=
+    case $verb in
+      install)
+        if is_installed "$pkgname"; then
+          result=skipped message='already installed'
+        elif ! run_tool "$PKG_ADD" "$pkgname"; then
+          result=failed message=$tool_message
+        fi
+        ;;
+      upgrade | downgrade)
+        if is_installed "$pkgname"; then
+          result=skipped message='already installed'
+        elif ! run_tool "$PKG_ADD" -u "$pkgname"; then
+          result=failed message=$tool_message
+        fi
+        ;;
+      remove)
+        if ! is_installed "$pkgname"; then
+          result=skipped message='not installed'
+        elif ! run_tool "$PKG_DELETE" "$pkgname"; then
+          result=failed message=$tool_message
+        fi
+        ;;
+    esac
+    [ "$result" != failed ] || failed=$((failed + 1))
+    message=$(clean_text "$message" "$MAX_MESSAGE")
+    report_line "action $index $verb $pkgpath $pkgname $result${message:+ $message}"
+  done <"$WORK/actions"
+fi
+
+# ---------------------------------------------------------------------------------------------------------------
+# 9. Post-state
+# ---------------------------------------------------------------------------------------------------------------
+
+list_pkgdb >"$WORK/after"
+{
+  grep '^pkg ' "$WORK/after"
+  grep '^dep ' "$WORK/after"
+  grep '^note ' "$WORK/after"
+} >>"$REPORT_TMP"
+
+# What the repository offers, from its pkg_summary (records separated by blank lines).
+list_summary() {
+  awk '
+    function name_ok(n) {
+      return length(n) <= 1024 && n ~ /^[A-Za-z0-9_+]([A-Za-z0-9._+-]*[A-Za-z0-9._+])?-[0-9][A-Za-z0-9._+]*$/
+    }
+    function pkgpath_ok(p,    c, n) {
+      if (length(p) > 1024 || p !~ /^[A-Za-z0-9._+-]+\/[A-Za-z0-9._+-]+$/) return 0
+      c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
+      return c != "." && c != ".." && n != "." && n != ".." && c !~ /^-/ && n !~ /^-/
+    }
+    function flush() {
+      if (n != "" || p != "") {
+        if (name_ok(n) && pkgpath_ok(p)) print "avail " n " " p
+        else bad++
+      }
+      n = ""; p = ""
+    }
+    /^PKGNAME=/ { n = substr($0, 9); next }
+    /^PKGPATH=/ { p = substr($0, 9); next }
+    /^$/ { flush() }
+    END {
+      flush()
+      if (bad) print "note " bad " pkg_summary record(s) with an unsafe PKGNAME or PKGPATH skipped"
+    }' "$1"
+}
+
+if [ -n "$req_repository" ]; then
+  summary=
+  if [ -f "$req_repository/pkg_summary.gz" ] && gzip -dc "$req_repository/pkg_summary.gz" >"$WORK/summary" 2>/dev/null; then
+    summary=$WORK/summary
+  elif [ -f "$req_repository/pkg_summary.bz2" ] && command -v bzip2 >/dev/null 2>&1 &&
+    bzip2 -dc "$req_repository/pkg_summary.bz2" >"$WORK/summary" 2>/dev/null; then
+    summary=$WORK/summary
+  elif [ -f "$req_repository/pkg_summary" ] && [ -r "$req_repository/pkg_summary" ]; then
+    summary=$req_repository/pkg_summary
+  fi
+  if [ -n "$summary" ]; then
+    list_summary "$summary" >>"$REPORT_TMP"
+  else
+    report_line "note no readable pkg_summary in $req_repository"
+  fi
+fi
+
+# Vulnerability audit. Fetching a fresh list fails on a worker node without network: that is not an error, the
+# audit then uses the list already on the site. `pkg_admin audit` exits 1 both for findings and for a missing
+# list: findings are told apart by their lines, a missing list by looking for the file.
+fetch_note=
+if ! run_tool "$PKG_ADMIN" fetch-pkg-vulnerabilities; then
+  fetch_note="list not refreshed: $tool_message"
+fi
+run_tool "$PKG_ADMIN" audit
+audit_rc=$rc
+audit_message=$tool_message
+awk '
+  $1 == "Package" && $3 == "has" && $4 == "a" && $6 == "vulnerability," && $7 == "see" && NF >= 8 {
+    name = $2; type = $5; url = $0; sub(/^.* vulnerability, see /, "", url)
+    if (length(name) <= 1024 && name ~ /^[A-Za-z0-9_+]([A-Za-z0-9._+-]*[A-Za-z0-9._+])?-[0-9][A-Za-z0-9._+]*$/ &&
+        length(type) <= 1024 && type ~ /^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/ && url ~ /^[!-~][ -~]*$/)
+      print "audit " name " " type " " substr(url, 1, 400)
+  }' "$WORK/tool.out" >"$WORK/audit"
+
+if [ -s "$WORK/audit" ]; then
+  audit_status=vulnerable
+elif [ "$audit_rc" = 0 ]; then
+  audit_status=clean
+else
+  vulndir=$("$PKG_ADMIN" config-var PKGVULNDIR 2>/dev/null </dev/null 3>&-) || vulndir=
+  if [ -z "$vulndir" ] || [ ! -f "$vulndir/pkg-vulnerabilities" ]; then
+    audit_status=no-list fetch_note="no vulnerability list on the site${fetch_note:+; $fetch_note}"
+  else
+    audit_status=skipped fetch_note="audit failed: $audit_message"
+  fi
+fi
+fetch_note=$(clean_text "$fetch_note" "$MAX_MESSAGE")
+report_line "audit-status $audit_status${fetch_note:+ $fetch_note}"
+cat "$WORK/audit" >>"$REPORT_TMP"
+
+fp_after=$(fingerprint "$WORK/after" "${fp_before%%:*}") || finish error 'cannot compute the package database fingerprint'
+report_line "fingerprint after $fp_after"
+
+# ---------------------------------------------------------------------------------------------------------------
+# 10. Final status
+# ---------------------------------------------------------------------------------------------------------------
+
+if [ "$stale" = 1 ]; then
+  finish stale "the package database changed since the plan: fingerprint $fp_before, expected $req_expect"
+elif [ "$failed" != 0 ]; then
+  finish partial "$failed of $n_actions action(s) failed"
+else
+  finish ok ''
+fi

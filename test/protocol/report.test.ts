@@ -1,0 +1,333 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { extractReportFromStdout, parseReport } from '../../src/grid/protocol/index.js';
+import type { ParsedReport, SiteReport } from '../../src/grid/protocol/types.js';
+
+const GOLDEN = `gridpkg-report 1
+job 20261123T101500Z-site-a-apply
+mode apply
+fact hostname wn-042.example.org
+fact os Linux
+fact arch x86_64
+fact shell dash
+swdir /data/sw/pvier
+lock broken-stale old-job wn-007 4242 1763900000
+pkgsrc present /data/sw/pvier/pkg 20170419
+fingerprint before sha256:4f1c
+action 1 install math/gsl gsl-2.8 ok
+action 2 remove devel/hdf5 hdf5-1.14.3 failed pkg_delete exit 1: Package \`hdf5-1.14.3' is still required by other packages: root-6.30.02
+action 3 install math/fftw fftw-3.3.10 skipped already installed
+pkg fftw-3.3.10 math/fftw yes
+pkg gsl-2.8 math/gsl no
+pkg hdf5-1.14.3 devel/hdf5 no
+pkg oldtool-1.0 - no
+pkg openssl-3.0.13 security/openssl no
+pkg root-6.30.02 math/root no
+dep root-6.30.02 gsl>=2.7
+dep root-6.30.02 {fftw,fftw3}>=3
+avail gsl-2.8 math/gsl
+avail gsl-2.8 math/gsl
+avail zlib-1.3.1 devel/zlib
+note 1 pkg_summary record(s) with an unsafe PKGNAME or PKGPATH skipped
+audit-status vulnerable list not refreshed: pkg_admin exit 1: Could not fetch vulnerability file: No address record
+audit openssl-3.0.13 denial-of-service https://nvd.nist.gov/vuln/detail/CVE-2024-4603
+audit openssl-3.0.13 buffer-overflow https://nvd.nist.gov/vuln/detail/CVE-2024-5535
+fingerprint after sha256:9ab0
+status partial 1 of 3 action(s) failed
+end
+`;
+
+function problem(parsed: ParsedReport): { line: number | undefined; message: string } {
+  if (parsed.ok) throw new Error('expected a problem, the report parsed');
+  return parsed.problem;
+}
+
+function report(parsed: ParsedReport): SiteReport {
+  if (!parsed.ok) throw new Error(`line ${parsed.problem.line}: ${parsed.problem.message}`);
+  return parsed.report;
+}
+
+/** The golden report with line `n` (1-based) replaced, or removed when `replacement` is undefined. */
+function edit(n: number, replacement?: string): string {
+  const lines = GOLDEN.split('\n');
+  if (replacement === undefined) lines.splice(n - 1, 1);
+  else lines[n - 1] = replacement;
+  return lines.join('\n');
+}
+
+const lineOf = (prefix: string): number => GOLDEN.split('\n').findIndex((l) => l.startsWith(prefix)) + 1;
+
+describe('parseReport', () => {
+  it('reads the golden report completely', () => {
+    const r = report(parseReport(GOLDEN));
+    expect(r).toEqual({
+      protocol: 1,
+      jobId: '20261123T101500Z-site-a-apply',
+      mode: 'apply',
+      facts: { hostname: 'wn-042.example.org', os: 'Linux', arch: 'x86_64', shell: 'dash' },
+      swdir: '/data/sw/pvier',
+      lock: { state: 'broken-stale', owner: 'old-job wn-007 4242 1763900000' },
+      pkgsrc: { state: 'present', prefix: '/data/sw/pvier/pkg', version: '20170419' },
+      fingerprintBefore: 'sha256:4f1c',
+      fingerprintAfter: 'sha256:9ab0',
+      actions: [
+        { index: 1, verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', result: 'ok', message: '' },
+        {
+          index: 2,
+          verb: 'remove',
+          pkgpath: 'devel/hdf5',
+          pkgname: 'hdf5-1.14.3',
+          result: 'failed',
+          message:
+            "pkg_delete exit 1: Package `hdf5-1.14.3' is still required by other packages: root-6.30.02",
+        },
+        {
+          index: 3,
+          verb: 'install',
+          pkgpath: 'math/fftw',
+          pkgname: 'fftw-3.3.10',
+          result: 'skipped',
+          message: 'already installed',
+        },
+      ],
+      installed: [
+        { pkgname: 'fftw-3.3.10', pkgpath: 'math/fftw', automatic: true },
+        { pkgname: 'gsl-2.8', pkgpath: 'math/gsl', automatic: false },
+        { pkgname: 'hdf5-1.14.3', pkgpath: 'devel/hdf5', automatic: false },
+        { pkgname: 'oldtool-1.0', pkgpath: undefined, automatic: false },
+        { pkgname: 'openssl-3.0.13', pkgpath: 'security/openssl', automatic: false },
+        { pkgname: 'root-6.30.02', pkgpath: 'math/root', automatic: false },
+      ],
+      dependencies: [
+        { pkgname: 'root-6.30.02', pattern: 'gsl>=2.7' },
+        { pkgname: 'root-6.30.02', pattern: '{fftw,fftw3}>=3' },
+      ],
+      available: [
+        { pkgname: 'gsl-2.8', pkgpath: 'math/gsl' },
+        { pkgname: 'zlib-1.3.1', pkgpath: 'devel/zlib' },
+      ],
+      auditStatus: {
+        status: 'vulnerable',
+        message:
+          'list not refreshed: pkg_admin exit 1: Could not fetch vulnerability file: No address record',
+      },
+      audit: [
+        {
+          pkgname: 'openssl-3.0.13',
+          type: 'denial-of-service',
+          url: 'https://nvd.nist.gov/vuln/detail/CVE-2024-4603',
+        },
+        {
+          pkgname: 'openssl-3.0.13',
+          type: 'buffer-overflow',
+          url: 'https://nvd.nist.gov/vuln/detail/CVE-2024-5535',
+        },
+      ],
+      notes: ['1 pkg_summary record(s) with an unsafe PKGNAME or PKGPATH skipped'],
+      status: 'partial',
+      statusMessage: '1 of 3 action(s) failed',
+    } satisfies SiteReport);
+  });
+
+  it('reads the example report of docs/site-job-protocol.md', async () => {
+    const doc = await readFile(new URL('../../docs/site-job-protocol.md', import.meta.url), 'utf8');
+    const example = /```\n(gridpkg-report 1\n[\s\S]*?\nend\n)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const r = report(parseReport(example));
+    expect(r.status).toBe('partial');
+    expect(r.actions.map((a) => a.result)).toEqual(['ok', 'failed']);
+  });
+
+  it('accepts a report without a final newline, and the minimal error report', () => {
+    expect(parseReport(GOLDEN.slice(0, -1)).ok).toBe(true);
+    const r = report(
+      parseReport('gridpkg-report 1\nstatus error invalid request line 3: bad PKGNAME\nend\n'),
+    );
+    expect(r.status).toBe('error');
+    expect(r.statusMessage).toBe('invalid request line 3: bad PKGNAME');
+    expect(r.jobId).toBeUndefined();
+  });
+
+  it('accepts a locked report', () => {
+    const text = [
+      'gridpkg-report 1',
+      'job j2',
+      'mode probe',
+      'swdir /sw',
+      'lock busy j1 wn-1 77 1763900000',
+      'status locked the site is locked by another job since 1763900000',
+      'end',
+      '',
+    ].join('\n');
+    const r = report(parseReport(text));
+    expect(r.lock).toEqual({ state: 'busy', owner: 'j1 wn-1 77 1763900000' });
+    expect(r.status).toBe('locked');
+  });
+
+  it('reports a missing report', () => {
+    expect(problem(parseReport(undefined))).toEqual({ line: undefined, message: 'no report' });
+    expect(problem(parseReport('')).line).toBe(1);
+  });
+
+  it('reports a truncated report (no end) at its last line', () => {
+    const cut = GOLDEN.split('\n').slice(0, 20).join('\n');
+    expect(problem(parseReport(cut))).toEqual({ line: 20, message: 'truncated report: no end line' });
+    expect(problem(parseReport(edit(lineOf('end'), undefined))).message).toMatch(/truncated/);
+  });
+
+  it('reports an unknown directive with its line', () => {
+    const p = problem(parseReport(edit(5, 'install gsl-2.8')));
+    expect(p.line).toBe(5);
+    expect(p.message).toMatch(/unknown directive "install"/);
+    expect(problem(parseReport(edit(5, 'toString x'))).message).toMatch(/unknown directive/);
+  });
+
+  it.each([
+    ['pkg gsl;rm-2.8 math/gsl no', 'pkg'],
+    ['pkg gsl-2.8 math/gsl maybe', 'pkg'],
+    ['pkg gsl-2.8 math/gsl/x no', 'pkg'],
+    ['pkg gsl-2.8 math/gsl no extra', 'pkg'],
+    ['pkg gsl-2.8  math/gsl no', 'pkg'],
+    ['pkg gsl-2.8 math/gsl', 'pkg'],
+    ['dep root-6.30.02 gsl>=2.7;x', 'dep'],
+    ['dep root-6.30.02 {gsl>=2.7', 'dep'],
+    ['dep nothere-1.0 gsl>=2.7', 'dep'],
+    ['avail $(id)-1.0 math/gsl', 'avail'],
+    ['audit openssl-3.0.13 denial of service https://x', 'audit'],
+    ['audit openssl-3.0.13 dos', 'audit'],
+    ['fingerprint after sha256:9a b0', 'fingerprint after'],
+    ['fingerprint during sha256:9ab0', 'fingerprint after'],
+    ['action 2 remove devel/hdf5 hdf5-1.14.3 maybe', 'action 2'],
+    ['action 2 purge devel/hdf5 hdf5-1.14.3 ok', 'action 2'],
+    ['action 7 remove devel/hdf5 hdf5-1.14.3 ok', 'action 2'],
+    ['job bad/job', 'job'],
+    ['mode destroy', 'mode'],
+    ['fact Hostname x', 'fact hostname'],
+    ['fact hostname', 'fact hostname'],
+    ['swdir relative', 'swdir'],
+    ['lock taken', 'lock'],
+    ['lock busy', 'lock'],
+    ['lock acquired by me', 'lock'],
+    ['pkgsrc present /data/sw/pvier/pkg', 'pkgsrc'],
+    ['pkgsrc maybe /x', 'pkgsrc'],
+    ['status fine', 'status'],
+    ['status ok ', 'status'],
+    ['audit-status dirty', 'audit-status'],
+    ['fact os Lin\tux', 'fact os'],
+    ['fact os Lin\rux', 'fact os'],
+    ['fact os Linu\u00df', 'fact os'],
+  ])('reports a bad token: %j', (bad, at) => {
+    const n = lineOf(at === 'action 2' ? 'action 2' : at === 'fact os' ? 'fact os' : at);
+    const p = problem(parseReport(edit(n, bad)));
+    expect(p.line).toBe(n);
+    expect(p.message.length).toBeGreaterThan(0);
+  });
+
+  it('reports a missing status', () => {
+    const p = problem(parseReport(edit(lineOf('status'), undefined)));
+    expect(p).toEqual({ line: lineOf('status'), message: 'no status line before end' });
+  });
+
+  it('reports a duplicate status and other duplicated singletons', () => {
+    const n = lineOf('status');
+    const text = edit(n, 'status partial 1 of 3 action(s) failed\nstatus ok');
+    expect(problem(parseReport(text))).toEqual({ line: n + 1, message: 'duplicate status line' });
+    expect(problem(parseReport(edit(3, 'mode apply\nmode probe'))).message).toBe('duplicate mode line');
+    expect(problem(parseReport(edit(lineOf('pkg gsl'), 'pkg fftw-3.3.10 math/fftw yes'))).message).toMatch(
+      /duplicate pkg/,
+    );
+    expect(problem(parseReport(edit(5, 'fact hostname again'))).message).toMatch(/duplicate fact/);
+  });
+
+  it('reports lines out of order', () => {
+    const n = lineOf('pkg fftw');
+    const p = problem(parseReport(edit(n, 'pkg fftw-3.3.10 math/fftw yes\nfact user sgm')));
+    expect(p).toEqual({ line: n + 1, message: 'fact line out of order' });
+    expect(problem(parseReport(`${GOLDEN}status ok\n`)).message).toBe('text after end');
+  });
+
+  it('reports garbage', () => {
+    expect(problem(parseReport('<html>502 Bad Gateway</html>\n'))).toEqual({
+      line: 1,
+      message: 'not a gridpkg report (first line is not "gridpkg-report 1")',
+    });
+    expect(problem(parseReport('gridpkg-report 2\nstatus ok\nend\n')).message).toMatch(
+      /unsupported report version/,
+    );
+    expect(problem(parseReport('\u0000\u0001binary')).line).toBe(1);
+    expect(problem(parseReport(edit(4, ''))).message).toBe('empty line');
+    expect(problem(parseReport(GOLDEN.replace(/\n/g, '\r\n'))).line).toBe(1);
+  });
+
+  it('never throws, whatever the input', () => {
+    const samples = [
+      GOLDEN.repeat(3),
+      'end',
+      'gridpkg-report 1',
+      'gridpkg-report 1\nend',
+      '\n\n\n',
+      'x'.repeat(100_000),
+    ];
+    for (let i = 0; i < GOLDEN.length; i += 7) samples.push(GOLDEN.slice(0, i), GOLDEN.slice(i));
+    for (const text of samples) expect(() => parseReport(text)).not.toThrow();
+  });
+
+  describe('refuses reports whose parts contradict each other', () => {
+    const statusLine = lineOf('status');
+    it.each([
+      ['status ok', 'status ok but an action failed'],
+      ['status locked', 'status locked and lock busy must go together'],
+      ['status stale', 'status stale but actions were run'],
+    ])('%s', (status, message) => {
+      expect(problem(parseReport(edit(statusLine, status)))).toEqual({ line: statusLine, message });
+    });
+    it('partial without a failed action', () => {
+      const text = edit(lineOf('action 2'), 'action 2 remove devel/hdf5 hdf5-1.14.3 ok');
+      expect(problem(parseReport(text)).message).toBe('status partial but no action failed');
+    });
+    it('ok without the post-state', () => {
+      const text = edit(lineOf('fingerprint after'), undefined).replace(
+        'status partial 1 of 3 action(s) failed',
+        'status partial x',
+      );
+      expect(problem(parseReport(text)).message).toBe('a fingerprint is missing');
+    });
+    it('vulnerable without findings, findings without vulnerable', () => {
+      const noFindings = GOLDEN.split('\n')
+        .filter((l) => !l.startsWith('audit '))
+        .join('\n');
+      expect(problem(parseReport(noFindings)).message).toMatch(/audit-status vulnerable and audit findings/);
+      expect(problem(parseReport(edit(lineOf('audit-status'), 'audit-status clean'))).message).toMatch(
+        /audit finding without audit-status vulnerable/,
+      );
+    });
+    it('a probe with actions', () => {
+      expect(problem(parseReport(edit(3, 'mode probe'))).message).toBe('a probe report lists actions');
+    });
+  });
+});
+
+describe('extractReportFromStdout', () => {
+  const wrap = (body: string) =>
+    `noise\n==== gridpkg-report begin ====\n${body}==== gridpkg-report end ====\nmore noise\n`;
+
+  it('returns the text between the markers', () => {
+    expect(extractReportFromStdout(wrap(GOLDEN))).toBe(GOLDEN);
+    expect(parseReport(extractReportFromStdout(wrap(GOLDEN))).ok).toBe(true);
+  });
+
+  it('tolerates CRLF line ends added on the way', () => {
+    expect(extractReportFromStdout(wrap(GOLDEN).replace(/\n/g, '\r\n'))).toBe(GOLDEN);
+  });
+
+  it('returns undefined without markers or without the end marker', () => {
+    expect(extractReportFromStdout('')).toBeUndefined();
+    expect(extractReportFromStdout(GOLDEN)).toBeUndefined();
+    expect(extractReportFromStdout(`==== gridpkg-report begin ====\n${GOLDEN}`)).toBeUndefined();
+  });
+
+  it('takes the report after the last begin marker', () => {
+    const text = `==== gridpkg-report begin ====\nold\n${wrap(GOLDEN)}`;
+    expect(extractReportFromStdout(text)).toBe(GOLDEN);
+  });
+});

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRequest, ProtocolError } from '../../src/grid/protocol/index.js';
+import type { SiteAction, SiteRequest } from '../../src/grid/protocol/types.js';
+import { HOSTILE } from './hostile.js';
+
+const apply: SiteRequest = {
+  jobId: '20261123T101500Z-site-a-apply',
+  mode: 'apply',
+  vo: 'pvier',
+  swdir: '/data/sw/pvier',
+  prefix: '/data/sw/pvier/pkg',
+  repository: '/data/sw/pvier/packages/All',
+  lockStaleSeconds: 1800,
+  expectFingerprint: 'sha256:4f1c0a',
+  actions: [
+    { verb: 'remove', pkgpath: 'devel/hdf5', pkgname: 'hdf5-1.14.3' },
+    { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' },
+    { verb: 'upgrade', pkgpath: 'math/root', pkgname: 'root-6.30.02' },
+    { verb: 'downgrade', pkgpath: 'math/fftw', pkgname: 'fftw-3.3.9' },
+  ],
+};
+
+const GOLDEN = `gridpkg-request 1
+job 20261123T101500Z-site-a-apply
+mode apply
+vo pvier
+swdir /data/sw/pvier
+prefix /data/sw/pvier/pkg
+repository /data/sw/pvier/packages/All
+lock-stale 1800
+expect-fingerprint sha256:4f1c0a
+action remove devel/hdf5 hdf5-1.14.3
+action install math/gsl gsl-2.8
+action upgrade math/root root-6.30.02
+action downgrade math/fftw fftw-3.3.9
+end
+`;
+
+/** A tiny reader of request files, independent of the encoder, to show the text says what the request says. */
+function readRequest(text: string): SiteRequest {
+  const lines = text.split('\n');
+  expect(lines.pop()).toBe('');
+  expect(lines.shift()).toBe('gridpkg-request 1');
+  expect(lines.pop()).toBe('end');
+  const request: SiteRequest = { jobId: '', mode: 'probe', actions: [] };
+  for (const line of lines) {
+    const [directive, ...tokens] = line.split(' ');
+    const value = tokens[0] ?? '';
+    switch (directive) {
+      case 'job':
+        request.jobId = value;
+        break;
+      case 'mode':
+        request.mode = value as SiteRequest['mode'];
+        break;
+      case 'vo':
+      case 'swdir':
+      case 'prefix':
+      case 'repository':
+        request[directive] = value;
+        break;
+      case 'lock-stale':
+        request.lockStaleSeconds = Number(value);
+        break;
+      case 'expect-fingerprint':
+        request.expectFingerprint = value;
+        break;
+      case 'action': {
+        const [verb, pkgpath, pkgname] = tokens as [SiteAction['verb'], string, string];
+        expect(tokens).toHaveLength(3);
+        request.actions.push({ verb, pkgpath, pkgname });
+        break;
+      }
+      default:
+        throw new Error(`unexpected line ${line}`);
+    }
+  }
+  return request;
+}
+
+function thrown(fn: () => unknown): ProtocolError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ProtocolError) return error;
+    throw error;
+  }
+  throw new Error('no ProtocolError thrown');
+}
+
+describe('encodeRequest', () => {
+  it('writes the golden text of an apply request', () => {
+    expect(encodeRequest(apply)).toBe(GOLDEN);
+  });
+
+  it('writes a minimal probe', () => {
+    expect(encodeRequest({ jobId: 'j1', mode: 'probe', actions: [] })).toBe(
+      'gridpkg-request 1\njob j1\nmode probe\nend\n',
+    );
+  });
+
+  it('round-trips through an independent reader', () => {
+    expect(readRequest(encodeRequest(apply))).toEqual(apply);
+    const probe: SiteRequest = { jobId: 'p', mode: 'probe', vo: 'vo.example.org', actions: [] };
+    expect(readRequest(encodeRequest(probe))).toEqual(probe);
+  });
+
+  const fields: Array<[string, (value: string) => SiteRequest]> = [
+    ['jobId', (v) => ({ ...apply, jobId: v })],
+    ['vo', (v) => ({ ...apply, vo: v })],
+    ['swdir', (v) => ({ ...apply, swdir: v })],
+    ['prefix', (v) => ({ ...apply, prefix: v })],
+    ['repository', (v) => ({ ...apply, repository: v })],
+    ['expectFingerprint', (v) => ({ ...apply, expectFingerprint: v })],
+    [
+      'actions[1].pkgpath',
+      (v) => ({
+        ...apply,
+        actions: [apply.actions[0] as SiteAction, { verb: 'install', pkgpath: v, pkgname: 'gsl-2.8' }],
+      }),
+    ],
+    [
+      'actions[0].pkgname',
+      (v) => ({ ...apply, actions: [{ verb: 'install', pkgpath: 'math/gsl', pkgname: v }] }),
+    ],
+  ];
+  describe.each(fields)('refuses hostile values of %s', (field, make) => {
+    it.each(HOSTILE.map((v) => [v]))('%j', (value) => {
+      const error = thrown(() => encodeRequest(make(value)));
+      expect(error.field).toBe(field);
+      expect(error.value).toBe(value);
+      expect(error.message).toContain(field);
+      expect(error.message).toContain(JSON.stringify(value));
+    });
+  });
+
+  it('refuses values that are well-formed text but wrong for the field', () => {
+    expect(thrown(() => encodeRequest({ ...apply, swdir: 'data/sw' })).field).toBe('swdir');
+    expect(thrown(() => encodeRequest({ ...apply, swdir: '/data/../etc' })).field).toBe('swdir');
+    expect(thrown(() => encodeRequest({ ...apply, jobId: 'x'.repeat(65) })).field).toBe('jobId');
+    expect(thrown(() => encodeRequest({ ...apply, mode: 'destroy' as 'apply' })).field).toBe('mode');
+    expect(thrown(() => encodeRequest({ ...apply, lockStaleSeconds: -1 })).field).toBe('lockStaleSeconds');
+    expect(thrown(() => encodeRequest({ ...apply, lockStaleSeconds: 1.5 })).field).toBe('lockStaleSeconds');
+    expect(thrown(() => encodeRequest({ ...apply, lockStaleSeconds: 1e9 })).field).toBe('lockStaleSeconds');
+    expect(thrown(() => encodeRequest({ ...apply, lockStaleSeconds: Number.NaN })).field).toBe(
+      'lockStaleSeconds',
+    );
+    const verb = { verb: 'purge', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' } as unknown as SiteAction;
+    expect(thrown(() => encodeRequest({ ...apply, actions: [verb] })).field).toBe('actions[0].verb');
+    const pattern = { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl>=2.7' } as const;
+    expect(thrown(() => encodeRequest({ ...apply, actions: [pattern] })).field).toBe('actions[0].pkgname');
+  });
+
+  it('refuses actions and an expected fingerprint in a probe', () => {
+    const probe: SiteRequest = { jobId: 'p', mode: 'probe', actions: [] };
+    expect(thrown(() => encodeRequest({ ...probe, actions: apply.actions })).field).toBe('actions');
+    expect(thrown(() => encodeRequest({ ...probe, expectFingerprint: 'sha256:00' })).field).toBe(
+      'expectFingerprint',
+    );
+  });
+
+  it('produces no text at all for a request with one bad value among good ones', () => {
+    let text: string | undefined;
+    expect(() => {
+      text = encodeRequest({
+        ...apply,
+        actions: [...apply.actions, { verb: 'remove', pkgpath: 'math/gsl', pkgname: '$(id)' }],
+      });
+    }).toThrow(ProtocolError);
+    expect(text).toBeUndefined();
+  });
+});
