@@ -127,7 +127,8 @@ export class Installer {
 
   /** pkg_do(): true on success (including "already installed"). */
   pkgDo(pkgpath: string, markAutomatic: boolean, topLevel: boolean): boolean {
-    const { tool, db, opts } = this;
+    const { tool, db } = this;
+    const opts = this.opts; // not destructured: Biome 2.5 would call the member unused
     const archive = this.findArchive(pkgpath, topLevel);
     if (archive === undefined) {
       tool.warnx(`no pkg found for '${pkgpath}', sorry.`);

@@ -86,12 +86,16 @@ describe('isValidPkgBase / isValidVersion', () => {
 });
 
 describe('isValidPkgPath', () => {
-  it.each(['math/gsl', 'math/py-numpy', 'security/openssl', 'devel/gtk+', 'x11/libX11', 'wip/root6'])(
-    'accepts %s',
-    (p) => {
-      expect(isValidPkgPath(p)).toBe(true);
-    },
-  );
+  it.each([
+    'math/gsl',
+    'math/py-numpy',
+    'security/openssl',
+    'devel/gtk+',
+    'x11/libX11',
+    'wip/root6',
+  ])('accepts %s', (p) => {
+    expect(isValidPkgPath(p)).toBe(true);
+  });
   it.each([
     ...HOSTILE,
     'gsl',
@@ -125,10 +129,16 @@ describe('isValidPattern', () => {
   ])('accepts %s', (p) => {
     expect(isValidPattern(p)).toBe(true);
   });
-  it.each([...HOSTILE, '{gsl', 'gsl}', '}{', 'gsl-[!0-9]*', 'gsl-[^0]*', '-gsl', 'gsl>=2 <3'])(
-    'refuses %j',
-    (p) => {
-      expect(isValidPattern(p)).toBe(false);
-    },
-  );
+  it.each([
+    ...HOSTILE,
+    '{gsl',
+    'gsl}',
+    '}{',
+    'gsl-[!0-9]*',
+    'gsl-[^0]*',
+    '-gsl',
+    'gsl>=2 <3',
+  ])('refuses %j', (p) => {
+    expect(isValidPattern(p)).toBe(false);
+  });
 });

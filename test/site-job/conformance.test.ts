@@ -140,35 +140,34 @@ const shells = SHELLS.filter(
     requireTool(s.command[0] as string, `the token conformance tests under ${s.name}`),
 );
 
-describe.concurrent.each(shells)(
-  'token sets of site-job.sh under $name agree with tokens.ts',
-  ({ command }) => {
-    it.each(KINDS.map((k) => [k.name, k] as const))('%s', async (_, kind) => {
-      const room = await JobRoom.create(root);
-      // A newline splits a token into two request lines, which the script judges line by line (and may find good):
-      // keeping newlines out of requests is the encoder's job (test/protocol/request.test.ts).
-      const unique = [...new Set([...kind.samples, ...(kind.name === 'PKGNAME' ? HOSTILE : [])])].filter(
-        (t) => !t.includes('\n'),
-      );
-      const verdicts = await Promise.all(
-        unique.map(async (token) => {
-          const lines = ['gridpkg-request 1', 'job conformance', `mode ${kind.mode}`, `swdir ${NOWHERE}`];
-          if (kind.name === 'job id') lines.splice(1, 1);
-          lines.push(kind.line(token), 'end', '');
-          const report = reportOf(await room.run(command, lines.join('\n')));
-          const refused = report.statusMessage.startsWith('invalid request line');
-          if (!refused) expect(report.statusMessage).toBe(`software area ${NOWHERE} is not a directory`);
-          return { token, script: !refused, ts: kind.accepts(token) };
-        }),
-      );
-      const disagreements = verdicts.filter((v) => v.script !== v.ts);
-      expect(disagreements).toEqual([]);
-      // the samples exercise both verdicts
-      expect(verdicts.some((v) => v.ts)).toBe(true);
-      expect(verdicts.some((v) => !v.ts)).toBe(true);
-    });
-  },
-);
+describe.concurrent.each(shells)('token sets of site-job.sh under $name agree with tokens.ts', ({
+  command,
+}) => {
+  it.each(KINDS.map((k) => [k.name, k] as const))('%s', async (_, kind) => {
+    const room = await JobRoom.create(root);
+    // A newline splits a token into two request lines, which the script judges line by line (and may find good):
+    // keeping newlines out of requests is the encoder's job (test/protocol/request.test.ts).
+    const unique = [...new Set([...kind.samples, ...(kind.name === 'PKGNAME' ? HOSTILE : [])])].filter(
+      (t) => !t.includes('\n'),
+    );
+    const verdicts = await Promise.all(
+      unique.map(async (token) => {
+        const lines = ['gridpkg-request 1', 'job conformance', `mode ${kind.mode}`, `swdir ${NOWHERE}`];
+        if (kind.name === 'job id') lines.splice(1, 1);
+        lines.push(kind.line(token), 'end', '');
+        const report = reportOf(await room.run(command, lines.join('\n')));
+        const refused = report.statusMessage.startsWith('invalid request line');
+        if (!refused) expect(report.statusMessage).toBe(`software area ${NOWHERE} is not a directory`);
+        return { token, script: !refused, ts: kind.accepts(token) };
+      }),
+    );
+    const disagreements = verdicts.filter((v) => v.script !== v.ts);
+    expect(disagreements).toEqual([]);
+    // the samples exercise both verdicts
+    expect(verdicts.some((v) => v.ts)).toBe(true);
+    expect(verdicts.some((v) => !v.ts)).toBe(true);
+  });
+});
 
 describe('the request example of docs/site-job-protocol.md', () => {
   it.skipIf(!shells[0])('is a request the script accepts, once its comments are gone', async () => {
