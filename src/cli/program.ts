@@ -15,6 +15,10 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 };
 
 const EXIT_CODE_HELP = `
+Environment:
+  GRIDPKG_STATE_DIR  state directory when --state-dir is not given
+  NO_COLOR           no colours (colours are also off when output is not a terminal)
+
 Exit codes:
   0  success; every site matches the spec
   1  error: bad input, a job failed or was refused, a blocked plan
@@ -28,10 +32,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   };
   const program = new Command('gridpkg')
     .description(
-      'Keeps the pkgsrc installations of a virtual organisation on many grid sites in the state declared in a\n' +
+      'Keeps the pkgsrc installations of a virtual organisation on many grid sites in the state declared in a ' +
         'YAML spec: probes each site with a grid job, plans the difference, applies it with one job per site.',
     )
     .version(version, '-V, --version')
+    .option('--no-color', 'no colours in the output')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .exitOverride()

@@ -25,9 +25,9 @@ export function registerApplyCommand(
       .command('apply [planfile]')
       .summary('make the sites match the spec')
       .description(
-        'Without PLANFILE: probes and plans like `gridpkg plan`, shows the plan, asks for confirmation and applies it.\n' +
-          'With PLANFILE (from `gridpkg plan -out`): applies exactly that plan without asking.\n' +
-          'Each drifted site gets one apply job (never two jobs on one site at once). The job refuses with "stale"\n' +
+        'Without PLANFILE: probes and plans like `gridpkg plan`, shows the plan, asks for confirmation and applies it. ' +
+          'With PLANFILE (from `gridpkg plan -out`): applies exactly that plan without asking. ' +
+          'Each drifted site gets one apply job (never two jobs on one site at once). The job refuses with "stale" ' +
           'when the site changed since its observation; then run `gridpkg plan` again.',
       ),
   )

@@ -24,8 +24,8 @@ export function registerPlanCommand(
       .command('plan')
       .summary('show what apply would change on each site')
       .description(
-        'Probes every site in the spec (one probe job per site, sites in parallel), compares what it holds with\n' +
-          'the spec and prints the changes per site: + install, - remove, ~ upgrade/downgrade, ? unknown, ! blocked.\n' +
+        'Probes every site in the spec (one probe job per site, sites in parallel), compares what it holds with ' +
+          'the spec and prints the changes per site: + install, - remove, ~ upgrade/downgrade, ? unknown, ! blocked. ' +
           'A site that cannot be observed is unknown and is never acted on.',
       ),
   )
