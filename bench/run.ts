@@ -4,8 +4,9 @@
  */
 import { runPkgsrcBench } from './pkgsrc.bench.js';
 import { runPlanBench } from './plan.bench.js';
+import { runProbeBench } from './probe.bench.js';
 
-const results = [...(await runPkgsrcBench()), ...(await runPlanBench())];
+const results = [...(await runPkgsrcBench()), ...(await runPlanBench()), ...(await runProbeBench())];
 const width = Math.max(...results.map((r) => r.name.length));
 for (const { name, ops, seconds } of results) {
   const rate = ops / seconds;
