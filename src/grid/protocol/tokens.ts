@@ -9,6 +9,8 @@
  * token that reaches pkg_add / pkg_delete must not be read as an option).
  */
 
+import { isValidPattern, isValidPkgName, isValidPkgPath } from '../../pkgsrc/index.js';
+
 /** Longest token either side accepts (pkg_install's PKG_PATTERN_MAX). */
 export const MAX_TOKEN_LENGTH = 1024;
 /** Longest job id: job ids end up in file names and lock owner lines. */
@@ -19,10 +21,7 @@ export const MAX_SECONDS = 999_999_999;
 const NAME_CHARS = /^[A-Za-z0-9._-]+$/;
 const PATH_CHARS = /^\/[A-Za-z0-9._\-/+,]*$/;
 const PKG_CHARS = /^[A-Za-z0-9._+-]+$/;
-const PATTERN_CHARS = /^[A-Za-z0-9._+\-<>=*?[\]{},]+$/;
 const FINGERPRINT_CHARS = /^[A-Za-z0-9:-]+$/;
-/** PKGNAME: base (not starting with `.` or `-`, not ending in `-`), the last `-`, a version starting with a digit. */
-const PKGNAME_SHAPE = /^[A-Za-z0-9_+](?:[A-Za-z0-9._+-]*[A-Za-z0-9._+])?-[0-9][A-Za-z0-9._+]*$/;
 const SECONDS = /^[0-9]{1,9}$/;
 const FACT_KEY = /^[a-z0-9_-]+$/;
 /** Free text in a report: printable ASCII only (the script strips everything else). */
@@ -47,31 +46,13 @@ export function isAbsolutePath(token: unknown): token is string {
   return sane(token) && PATH_CHARS.test(token) && !token.split('/').includes('..');
 }
 
-/** PKGPATH `category/name`: exactly one `/`, each part `A-Z a-z 0-9 . _ - +`, not `.`, `..` or starting with `-`. */
-export function isPkgPath(token: unknown): token is string {
-  if (!sane(token)) return false;
-  const parts = token.split('/');
-  return (
-    parts.length === 2 &&
-    parts.every((part) => PKG_CHARS.test(part) && part !== '.' && part !== '..' && !part.startsWith('-'))
-  );
-}
-
-/** PKGNAME `base-version` (`gsl-2.7nb1`, `py311-numpy-1.26.4`): the same rule as src/pkgsrc isValidPkgName. */
-export function isPkgName(token: unknown): token is string {
-  return sane(token) && PKGNAME_SHAPE.test(token);
-}
-
-/** pkg_match pattern (`gsl>=2.7`, `{gsl,fftw}-[0-9]*`): its character set and properly nested braces. */
-export function isPattern(token: unknown): token is string {
-  if (!sane(token) || !PATTERN_CHARS.test(token)) return false;
-  let depth = 0;
-  for (const c of token) {
-    if (c === '{') depth++;
-    else if (c === '}' && --depth < 0) return false;
-  }
-  return depth === 0;
-}
+/**
+ * PKGPATH, PKGNAME and pkg_match pattern: the pkgsrc domain's predicates are the rule (src/pkgsrc/charset.ts);
+ * the protocol only names them. The script's `case` checks mirror them (test/site-job/conformance.test.ts).
+ */
+export const isPkgPath: (token: unknown) => token is string = isValidPkgPath;
+export const isPkgName: (token: unknown) => token is string = isValidPkgName;
+export const isPattern: (token: unknown) => token is string = isValidPattern;
 
 /** Seconds: `0-9`, 1–9 digits. */
 export function isSecondsToken(token: unknown): token is string {
