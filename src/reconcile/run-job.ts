@@ -20,6 +20,8 @@ export interface JobContext {
   queue: SiteQueue;
   scriptPath: string;
   pollIntervalMs?: { first: number; max: number };
+  /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
+  deadlineGraceMs?: number;
   progress(site: string, message: string): void;
 }
 
@@ -75,7 +77,7 @@ export function runSiteJob(
       });
       entry = await context.ledger.recordSubmitted(entry, handle.backendId);
       context.progress(desired.site, `${mode} job ${jobId} submitted`);
-      return await follow(context, backend, entry, handle);
+      return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
     } catch (error) {
       if (entry.phase === 'intent') {
         await context.ledger.complete(entry, {
@@ -105,7 +107,13 @@ async function reattach(context: JobContext, backend: GridBackend, desired: Desi
     );
   }
   context.progress(desired.site, `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`);
-  await follow(context, backend, { ...entry, backendId: handle.backendId }, handle);
+  await follow(
+    context,
+    backend,
+    { ...entry, backendId: handle.backendId },
+    handle,
+    desired.jobTimeoutSeconds,
+  );
 }
 
 async function follow(
@@ -113,8 +121,9 @@ async function follow(
   backend: GridBackend,
   entry: LedgerEntry,
   handle: JobHandle,
+  timeoutSeconds: number,
 ): Promise<JobResult> {
-  const jobState = await waitForEnd(context, backend, handle);
+  const jobState = await waitForEnd(context, backend, handle, timeoutSeconds);
   const output = await backend.fetch(handle);
   const reportText = output.report ?? extractReportFromStdout(output.stdout);
   const report = parseReport(reportText);
@@ -142,10 +151,28 @@ async function follow(
   return { jobId: entry.jobId, jobState, report, observation };
 }
 
-async function waitForEnd(context: JobContext, backend: GridBackend, handle: JobHandle): Promise<JobState> {
+/** Beyond the job timeout the controller stops waiting even if the backend never answers: the job is then lost. */
+const DEFAULT_DEADLINE_GRACE_MS = 10 * 60 * 1000;
+
+async function waitForEnd(
+  context: JobContext,
+  backend: GridBackend,
+  handle: JobHandle,
+  timeoutSeconds: number,
+): Promise<JobState> {
   const { first, max } = context.pollIntervalMs ?? { first: 100, max: 5000 };
+  const deadline =
+    Date.now() + timeoutSeconds * 1000 + (context.deadlineGraceMs ?? DEFAULT_DEADLINE_GRACE_MS);
   let delay = first;
   for (;;) {
+    if (Date.now() > deadline) {
+      await backend.cancel(handle).catch(() => undefined);
+      return {
+        state: 'lost',
+        reason: `no end seen within the job timeout of ${timeoutSeconds} s`,
+        raw: 'deadline',
+      };
+    }
     let state: JobState | undefined;
     try {
       state = (await backend.status([handle])).get(handle.jobId);

@@ -4,6 +4,7 @@ import { applyPlan, planSites, type SiteApplyResult } from '../../reconcile/engi
 import type { Plan } from '../../reconcile/plan.js';
 import { summarizePlan } from '../../reconcile/plan.js';
 import { readPlanFile, specDigest } from '../../reconcile/plan-file.js';
+import type { JobContext } from '../../reconcile/run-job.js';
 import { renderApply } from '../../report/apply-view.js';
 import { renderPlan } from '../../report/plan-view.js';
 import { loadSpec } from '../../spec/index.js';
@@ -47,14 +48,15 @@ export async function runApply(
   io: CliIO,
 ): Promise<ExitCodeValue> {
   let plan: Plan;
-  let stateDir: string;
+  let context: JobContext;
   if (planfile) {
     plan = await readPlanFile(planfile);
-    stateDir = stateDirFor(plan.specFile, options.stateDir);
+    context = jobContextFor(stateDirFor(plan.specFile, options.stateDir), io, options.quiet);
   } else {
     const spec = await loadSpec(options.file);
-    stateDir = stateDirFor(options.file, options.stateDir);
-    plan = await planSites(jobContextFor(stateDir, io, options.quiet), spec.sites, {
+    // One context for planning and applying: one site queue serializes both phases.
+    context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options.quiet);
+    plan = await planSites(context, spec.sites, {
       concurrency: options.concurrency,
       specFile: resolve(spec.file),
       specDigest: specDigest(spec.text),
@@ -81,7 +83,7 @@ export async function runApply(
       return ExitCode.ok;
     }
   }
-  const results = await applyPlan(jobContextFor(stateDir, io, options.quiet), plan, {
+  const results = await applyPlan(context, plan, {
     concurrency: options.concurrency,
   });
   io.out(`\n${renderApply(results, io.style)}`);

@@ -1,0 +1,142 @@
+/** The job runner against a scripted backend: ledger order, transient backend errors, the controller's deadline. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { GridBackend, JobHandle, JobState, JobSubmission } from '../../src/grid/backend.js';
+import { type JobContext, runSiteJob } from '../../src/reconcile/run-job.js';
+import { SiteQueue } from '../../src/reconcile/site-queue.js';
+import { Ledger } from '../../src/state/ledger.js';
+import { ObservationStore } from '../../src/state/observations.js';
+import { desired } from './fixtures.js';
+
+/** A report of a probe that went through: one package installed. */
+function probeReport(jobId: string): string {
+  return [
+    'gridpkg-report 1',
+    `job ${jobId}`,
+    'mode probe',
+    'swdir /sw',
+    'lock acquired',
+    'pkgsrc present /sw/pkg 20170419',
+    'fingerprint before sha256:aa',
+    'pkg gsl-2.8 math/gsl no',
+    'avail gsl-2.8 math/gsl',
+    'audit-status clean',
+    'fingerprint after sha256:aa',
+    'status ok',
+    'end',
+    '',
+  ].join('\n');
+}
+
+class ScriptedBackend implements GridBackend {
+  readonly kind = 'scripted';
+  submitted: JobSubmission[] = [];
+  ledgerAtSubmit: unknown;
+  constructor(
+    private readonly states: Array<JobState | Error>,
+    private readonly ledger: Ledger,
+  ) {}
+  async submit(job: JobSubmission): Promise<JobHandle> {
+    this.ledgerAtSubmit = await this.ledger.active(job.site);
+    this.submitted.push(job);
+    return { jobId: job.jobId, site: job.site, backendId: `scripted-${job.jobId}` };
+  }
+  async find(): Promise<JobHandle | undefined> {
+    return undefined;
+  }
+  async status(jobs: readonly JobHandle[]): Promise<Map<string, JobState>> {
+    const next = this.states.length > 1 ? this.states.shift() : this.states[0];
+    if (next instanceof Error) throw next;
+    return new Map(jobs.map((j) => [j.jobId, next as JobState]));
+  }
+  async fetch(job: JobHandle) {
+    return { report: probeReport(job.jobId), stdout: '', stderr: '' };
+  }
+  cancelled = 0;
+  async cancel(): Promise<void> {
+    this.cancelled++;
+  }
+  async clean(): Promise<void> {}
+}
+
+let stateDir: string;
+beforeEach(async () => {
+  stateDir = await mkdtemp(join(tmpdir(), 'gridpkg-runjob-'));
+});
+afterEach(async () => {
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+function contextWith(backend: (ledger: Ledger) => ScriptedBackend, messages: string[] = []) {
+  const ledger = new Ledger(stateDir);
+  const instance = backend(ledger);
+  const context: JobContext = {
+    backendFor: () => instance,
+    ledger,
+    observations: new ObservationStore(stateDir),
+    queue: new SiteQueue(),
+    scriptPath: '/nonexistent/site-job.sh',
+    pollIntervalMs: { first: 1, max: 5 },
+    deadlineGraceMs: 0,
+    progress: (_site, message) => messages.push(message),
+  };
+  return { context, backend: instance, ledger };
+}
+
+describe('running one site job', () => {
+  it('records the intent in the ledger before submitting, and frees the site afterwards', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+    );
+    const result = await runSiteJob(context, desired([]), 'probe');
+    expect(backend.ledgerAtSubmit).toMatchObject({ phase: 'intent', jobId: result.jobId });
+    expect(result.observation).toMatchObject({ state: 'known', fingerprint: 'sha256:aa' });
+    expect(await ledger.active('site-a')).toBeUndefined();
+    expect(await new ObservationStore(stateDir).load('site-a')).toMatchObject({ state: 'known' });
+  });
+
+  it('treats a backend that cannot answer as transient and keeps polling', async () => {
+    const messages: string[] = [];
+    const { context } = contextWith(
+      (l) =>
+        new ScriptedBackend(
+          [
+            new Error('CE down'),
+            new Error('CE down'),
+            { state: 'running', raw: 'R' },
+            { state: 'done', exitCode: 0, raw: 'exit 0' },
+          ],
+          l,
+        ),
+      messages,
+    );
+    const result = await runSiteJob(context, desired([]), 'probe');
+    expect(result.jobState.state).toBe('done');
+    expect(messages.filter((m) => m.includes('unavailable, retrying: Error: CE down'))).toHaveLength(2);
+  });
+
+  it('gives up at the deadline when the backend never answers: the job is cancelled and counted lost', async () => {
+    const site = { ...desired([]), jobTimeoutSeconds: 1 };
+    const { context, backend, ledger } = contextWith((l) => new ScriptedBackend([new Error('CE down')], l));
+    const result = await runSiteJob(context, site, 'probe');
+    expect(result.jobState).toMatchObject({ state: 'lost' });
+    expect(backend.cancelled).toBe(1);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
+  it('refuses a hostile action before anything is recorded or submitted', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: '' }], l),
+    );
+    await expect(
+      runSiteJob(context, desired([]), 'apply', {
+        actions: [{ verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8;touch /tmp/x' }],
+        expectFingerprint: 'sha256:aa',
+      }),
+    ).rejects.toThrow();
+    expect(backend.submitted).toEqual([]);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+});
