@@ -5,8 +5,14 @@
 import { runPkgsrcBench } from './pkgsrc.bench.js';
 import { runPlanBench } from './plan.bench.js';
 import { runProbeBench } from './probe.bench.js';
+import { runSpecBench } from './spec.bench.js';
 
-const results = [...(await runPkgsrcBench()), ...(await runPlanBench()), ...(await runProbeBench())];
+const results = [
+  ...(await runPkgsrcBench()),
+  ...(await runSpecBench()),
+  ...(await runPlanBench()),
+  ...(await runProbeBench()),
+];
 const width = Math.max(...results.map((r) => r.name.length));
 for (const { name, ops, seconds } of results) {
   const rate = ops / seconds;

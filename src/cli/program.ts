@@ -4,8 +4,10 @@ import { Command, CommanderError } from 'commander';
 import { PlanFileError } from '../reconcile/plan-file.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerImportCommand } from './commands/import.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerValidateCommand } from './commands/validate.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { normalizeTerraformFlags } from './terraform-flags.js';
@@ -43,6 +45,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
     .addHelpText('after', EXIT_CODE_HELP);
   registerPlanCommand(program, io, setExit);
   registerApplyCommand(program, io, setExit);
+  registerValidateCommand(program, io, setExit);
+  registerImportCommand(program, io, setExit);
   registerPkgCommand(program);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });

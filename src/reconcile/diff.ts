@@ -19,6 +19,8 @@ export interface PackageChange {
   to?: string;
   /** Why a change is unknown or blocked, or a note on an unchanged one. */
   reason?: string;
+  /** For a change an ignore rule suppressed: what it would have been. */
+  ignored?: { kind: ChangeKind; to?: string };
   requirement: Requirement;
 }
 

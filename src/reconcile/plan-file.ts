@@ -15,8 +15,11 @@ export class PlanFileError extends Error {
   override name = 'PlanFileError';
 }
 
-export function specDigest(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+/** Digest of the spec and every file it includes, so a saved plan records exactly what it was made from. */
+export function specDigest(files: ReadonlyArray<{ file: string; text: string }>): string {
+  const hash = createHash('sha256');
+  for (const { file, text } of files) hash.update(`${file}\0${text.length}\0${text}`);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {

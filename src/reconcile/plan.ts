@@ -4,7 +4,7 @@
  */
 import type { SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
-import type { DesiredState } from '../spec/types.js';
+import type { DesiredState, IgnoreRule } from '../spec/types.js';
 import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
@@ -43,7 +43,10 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
 
   const index = indexObservation(observation);
   const changes = blockBreakingChanges(
-    desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
+    applyIgnores(
+      desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
+      desired.ignores ?? [],
+    ),
     observation,
   );
   const reasons = changes
@@ -58,6 +61,31 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
         : 'in-sync';
   const actions = outcome === 'changes' ? orderActions(changes, observation) : [];
   return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons };
+}
+
+/**
+ * Ignore rules turn a matching install, remove, upgrade or downgrade into an unchanged entry with the rule's
+ * reason, so it produces no action. Unknown and blocked outcomes are never ignored.
+ */
+function applyIgnores(changes: PackageChange[], ignores: readonly IgnoreRule[]): PackageChange[] {
+  if (ignores.length === 0) return changes;
+  return changes.map((change) => {
+    if (!isAction(change)) return change;
+    const rule = ignores.find(
+      (r) =>
+        (r.pkgpath === undefined || r.pkgpath === change.pkgpath) &&
+        (r.kinds === undefined || (r.kinds as readonly string[]).includes(change.kind)),
+    );
+    if (!rule) return change;
+    return {
+      kind: 'unchanged',
+      pkgpath: change.pkgpath,
+      requirement: change.requirement,
+      ...(change.from !== undefined ? { from: change.from, to: change.from } : {}),
+      reason: `ignored: ${rule.reason}`,
+      ignored: { kind: change.kind, ...(change.to !== undefined ? { to: change.to } : {}) },
+    };
+  });
 }
 
 function isAction(change: PackageChange): boolean {

@@ -25,7 +25,12 @@ function renderSite(site: SitePlan, style: Style): string[] {
   const header = `${style.bold(`# ${site.site}`)}`;
   switch (site.outcome) {
     case 'in-sync':
-      return [`${header}: no changes, the site matches the spec`];
+      return site.changes.some(isIgnored)
+        ? [
+            `${header}: no changes apart from ignored drift`,
+            ...site.changes.filter(isIgnored).map((c) => line(c, style)),
+          ]
+        : [`${header}: no changes, the site matches the spec`];
     case 'unknown':
       if (site.changes.every((c) => c.kind === 'unknown' && c.reason === site.reasons[0])) {
         return [
@@ -39,14 +44,23 @@ function renderSite(site: SitePlan, style: Style): string[] {
     case 'blocked':
       return [
         `${header}: ${style.red('blocked')} — gridpkg will not change this site until this is resolved`,
-        ...site.changes.filter((c) => c.kind !== 'unchanged').map((c) => line(c, style)),
+        ...site.changes.filter(isShown).map((c) => line(c, style)),
       ];
     case 'changes':
       return [
         `${header} ${style.dim(`(observed database ${shortFingerprint(site.fingerprint)})`)}`,
-        ...site.changes.filter((c) => c.kind !== 'unchanged').map((c) => line(c, style)),
+        ...site.changes.filter(isShown).map((c) => line(c, style)),
       ];
   }
+}
+
+/** Changes an ignore rule suppressed stay visible, so ignored drift is never silent. */
+function isIgnored(change: PackageChange): boolean {
+  return change.kind === 'unchanged' && change.ignored !== undefined;
+}
+
+function isShown(change: PackageChange): boolean {
+  return change.kind !== 'unchanged' || isIgnored(change);
 }
 
 function line(change: PackageChange, style: Style): string {
@@ -74,6 +88,13 @@ function describe(change: PackageChange): string {
     case 'downgrade':
       return `downgrade ${change.from} -> ${change.to}`;
     case 'unchanged':
+      if (change.ignored) {
+        const target = change.ignored.to ? ` -> ${change.ignored.to}` : '';
+        return `${change.ignored.kind} ${change.from ?? ''}${target} ${change.reason ?? 'ignored'}`.replace(
+          '  ',
+          ' ',
+        );
+      }
       return change.from ?? 'absent';
     case 'unknown':
     case 'blocked':

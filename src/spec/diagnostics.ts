@@ -10,11 +10,14 @@ export interface Diagnostic {
 
 export class SpecError extends Error {
   readonly diagnostics: Diagnostic[];
+  /** Warnings found along with the errors (e.g. an expired ignore rule); not part of the message. */
+  readonly warnings: Diagnostic[];
 
-  constructor(diagnostics: Diagnostic[]) {
+  constructor(diagnostics: Diagnostic[], warnings: Diagnostic[] = []) {
     super(diagnostics.map(formatDiagnostic).join('\n'));
     this.name = 'SpecError';
     this.diagnostics = diagnostics;
+    this.warnings = warnings;
   }
 }
 

@@ -1,3 +1,11 @@
 export { type Diagnostic, formatDiagnostic, SpecError } from './diagnostics.js';
-export { type LoadedSpec, loadSpec, parseSpecText } from './load.js';
+export { evaluateLabelExpr, type LabelExpr, type LabelExprError, parseLabelExpr } from './label-expr.js';
+export {
+  type LoadedSpec,
+  loadSpec,
+  type ParseOptions,
+  parseSpec,
+  parseSpecText,
+  type SpecOptions,
+} from './load.js';
 export type * from './types.js';

@@ -69,7 +69,13 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
     }
     case 'required': {
       const missing = String((error.params as { missingProperty: string }).missingProperty);
-      return { ...source.locate(path), message: `${name} is missing the required key "${missing}"` };
+      return {
+        ...source.locate(path),
+        message: `${name} is missing the required key "${missing}"`,
+        ...(missing === 'reason'
+          ? { hint: 'say why this drift may be left alone; plan shows the reason' }
+          : {}),
+      };
     }
     case 'propertyNames': {
       const key = String((error.params as { propertyName: string }).propertyName);
@@ -80,14 +86,53 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
       };
     }
     default: {
-      const described = (error.parentSchema as { description?: string } | undefined)?.description;
-      const value = JSON.stringify(error.data);
+      const parent = error.parentSchema as { description?: string; title?: string } | undefined;
       return {
         ...source.locate(path),
-        message: `${name} ${error.message ?? 'is invalid'} (got ${value})`,
-        ...(described ? { hint: described } : {}),
+        message: `${name} ${requirement(error, parent?.title)} (got ${JSON.stringify(error.data)})`,
+        ...(parent?.description ? { hint: parent.description } : {}),
       };
     }
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  boolean: 'true or false',
+  integer: 'a whole number',
+  number: 'a number',
+};
+
+/** What the value must be, in words rather than in ajv's schema terms. */
+function requirement(error: ErrorObject, title: string | undefined): string {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'type': {
+      const types = String(params.type).split(',');
+      return `must be ${types.map((t) => TYPE_NAMES[t] ?? t).join(' or ')}`;
+    }
+    case 'const':
+      return `must be ${JSON.stringify(params.allowedValue)}`;
+    case 'enum':
+      return `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'pattern':
+      return title ? `is not ${title}` : 'contains characters that are not allowed';
+    case 'minLength':
+      return 'must not be empty';
+    case 'maxLength':
+      return `must be at most ${String(params.limit)} characters long`;
+    case 'minItems':
+      return params.limit === 1
+        ? 'must not be an empty list'
+        : `must have at least ${String(params.limit)} entries`;
+    case 'minProperties':
+      return 'must not be empty';
+    case 'minimum':
+      return `must be at least ${String(params.limit)}`;
+    default:
+      return error.message ?? 'is invalid';
   }
 }
 

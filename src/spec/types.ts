@@ -6,21 +6,74 @@ export type RawPackage = string | { pkgpath: string; pattern?: string; state?: P
 
 export type RawBackend = 'local' | { type: 'local'; shell?: string[]; environment?: Record<string, string> };
 
+export type InstallMode = 'binary' | 'source';
+
+export type VulnerabilityPolicy = 'ignore' | 'warn' | 'fail';
+
+/** The settings that defaults and sites share. */
 export interface RawSiteSettings {
   vo?: string;
   softwareArea?: string;
   prefix?: string;
   repository?: string;
+  installMode?: InstallMode;
+  pkgsrcTree?: string;
+  bootstrap?: { source: string };
+  prune?: boolean;
+  vulnerabilities?: { policy: VulnerabilityPolicy };
   lockStaleAfter?: number | string;
   jobTimeout?: number | string;
   backend?: RawBackend;
+}
+
+export interface RawDefaults extends RawSiteSettings {
+  sets?: string[];
   packages?: RawPackage[];
 }
 
+export interface RawSite extends RawSiteSettings {
+  labels?: string[];
+  sets?: string[];
+  packages?: RawPackage[];
+  exclude?: string[];
+}
+
+export interface RawSet {
+  description?: string;
+  include?: string[];
+  packages?: RawPackage[];
+}
+
+export interface RawSelection {
+  name?: string;
+  where?: string;
+  sites?: string[];
+  sets?: string[];
+  packages?: RawPackage[];
+  exclude?: string[];
+}
+
+/** The kinds of change an ignore rule can silence. */
+export type IgnorableKind = 'install' | 'remove' | 'upgrade' | 'downgrade';
+
+export interface RawIgnoreRule {
+  pkgpath?: string;
+  kinds?: IgnorableKind[];
+  where?: string;
+  sites?: string[];
+  reason: string;
+  until?: string;
+}
+
+/** One file of a spec. The root file requires `sites` after its includes are merged in. */
 export interface RawSpec {
   apiVersion: 'gridpkg/v1';
-  defaults?: RawSiteSettings;
-  sites: Record<string, RawSiteSettings>;
+  include?: string[];
+  defaults?: RawDefaults;
+  sets?: Record<string, RawSet>;
+  sites?: Record<string, RawSite>;
+  selections?: RawSelection[];
+  ignore?: RawIgnoreRule[];
 }
 
 /** Where a value came from, for messages that point into the spec. */
@@ -45,6 +98,18 @@ export interface LocalBackendConfig {
 
 export type BackendConfig = LocalBackendConfig;
 
+/** An ignore rule that applies to a site (expired rules are dropped at resolution, with a warning). */
+export interface IgnoreRule {
+  /** Only changes of this PKGPATH; every PKGPATH when undefined. */
+  pkgpath: string | undefined;
+  /** Only these kinds of change; every kind when undefined. */
+  kinds: IgnorableKind[] | undefined;
+  reason: string;
+  /** Last day the rule applies (YYYY-MM-DD), if it expires. */
+  until: string | undefined;
+  source: SourceLocation;
+}
+
 export interface DesiredState {
   site: string;
   vo: string | undefined;
@@ -56,4 +121,20 @@ export interface DesiredState {
   backend: BackendConfig;
   /** Sorted by PKGPATH; at most one requirement per PKGPATH. */
   requirements: Requirement[];
+  // The fields below are always set by resolveSpec; they are optional so that desired states built by hand
+  // (tests, benchmarks) need not spell them out. Absent means the documented default.
+  /** The site's labels, sorted. */
+  labels?: string[];
+  /** Default binary. */
+  installMode?: InstallMode;
+  /** The pkgsrc tree on the site (source mode). */
+  pkgsrcTree?: string | undefined;
+  /** Where to bootstrap pkgsrc from on a site that has none. */
+  bootstrap?: { source: string } | undefined;
+  /** Remove user-installed packages the spec does not mention. Default false. */
+  prune?: boolean;
+  /** Default warn. */
+  vulnerabilityPolicy?: VulnerabilityPolicy;
+  /** Active ignore rules of this site, in spec order. */
+  ignores?: IgnoreRule[];
 }

@@ -1,5 +1,5 @@
 /** Parses YAML while keeping enough of the document to point back at any value's line and column. */
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 import type { SourceLocation } from './types.js';
 
@@ -10,6 +10,8 @@ export interface YamlSource {
   value: unknown;
   /** Location of the value at `path`, or of its nearest existing ancestor. */
   locate(path: YamlPath, part?: 'key' | 'value'): SourceLocation;
+  /** Location of the character at `offset` inside the one-line string scalar at `path` (quotes skipped). */
+  locateWithin(path: YamlPath, offset: number): SourceLocation;
 }
 
 export function parseYamlSource(
@@ -45,7 +47,20 @@ export function parseYamlSource(
     }
     return { file, line: 1, column: 1 };
   };
-  return { source: { file, value: document.toJS({ maxAliasCount: 100 }), locate }, diagnostics: [] };
+  const locateWithin = (path: YamlPath, offset: number): SourceLocation => {
+    const node = document.getIn(path, true);
+    if (!isScalar(node) || !node.range || typeof node.value !== 'string') return locate(path);
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    const start = node.range[0] + (quoted ? 1 : 0);
+    const plainOneLine = node.type === 'PLAIN' || quoted;
+    return plainOneLine && !text.slice(start, start + offset).includes('\n')
+      ? at(start + offset)
+      : at(node.range[0]);
+  };
+  return {
+    source: { file, value: document.toJS({ maxAliasCount: 100 }), locate, locateWithin },
+    diagnostics: [],
+  };
 }
 
 function findKeyOffset(collection: unknown, key: string | number | undefined): number | undefined {

@@ -28,12 +28,44 @@ describe('the example spec', () => {
     ]);
     expect(sara?.requirements.find((r) => r.pkgpath === 'math/gsl')).toMatchObject({
       pattern: 'gsl-2.7*',
-      source: { line: 30, column: 9 },
+      source: { line: 45, column: 9 },
     });
     expect(sara?.backend).toEqual({ type: 'local', shell: ['bash'], environment: {} });
     expect(nikhef?.lockStaleSeconds).toBe(1800);
     expect(nikhef?.jobTimeoutSeconds).toBe(3600);
     expect(nikhef?.repository).toMatch(/\/demo-sites\/packages\/All$/);
+  });
+
+  it('gives every site the requirements the demo expects, through a set, a selection and labels', async () => {
+    const spec = await loadSpec('desired-state.example.yaml');
+    const table = Object.fromEntries(
+      spec.sites.map((s) => [
+        s.site,
+        s.requirements.map((r) => `${r.pkgpath} ${r.state}${r.pattern ? ` ${r.pattern}` : ''}`),
+      ]),
+    );
+    expect(table).toEqual({
+      'NIKHEF-ELPROD': [
+        'devel/hdf5 absent',
+        'devel/zlib present zlib>=1.3',
+        'math/gsl present',
+        'math/root present',
+      ],
+      'SARA-MATRIX': [
+        'devel/hdf5 absent',
+        'devel/zlib present zlib>=1.3',
+        'math/gsl present gsl-2.7*',
+        'security/openssl latest',
+      ],
+      'RUG-CIT': ['devel/hdf5 absent', 'devel/zlib present zlib>=1.3', 'math/gsl present'],
+    });
+    expect(spec.sites.map((s) => s.labels)).toEqual([
+      ['el9', 'physics'],
+      ['el8', 'legacy', 'physics'],
+      ['el8'],
+    ]);
+    expect(spec.warnings).toEqual([]);
+    expect(spec.files.map((f) => f.file)).toEqual(['desired-state.example.yaml']);
   });
 });
 
@@ -70,7 +102,7 @@ describe('spec errors point at file, line and column', () => {
 
   it('refuses an invalid state with the allowed values', () => {
     expect(problems(`${header}    packages:\n      - { pkgpath: math/gsl, state: gone }\n`)[0]).toMatch(
-      /^5:37 sites\.site-a\.packages\.0\.state must be equal to one of the allowed values/,
+      /^5:37 sites\.site-a\.packages\.0\.state must be one of present, absent, latest \(got "gone"\)/,
     );
   });
 

@@ -59,7 +59,7 @@ export async function runApply(
     plan = await planSites(context, spec.sites, {
       concurrency: options.concurrency,
       specFile: resolve(spec.file),
-      specDigest: specDigest(spec.text),
+      specDigest: specDigest(spec.files),
     });
     io.out(renderPlan(plan, io.style));
   }

@@ -44,7 +44,7 @@ export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCode
   const plan = await planSites(context, spec.sites, {
     concurrency: options.concurrency,
     specFile: resolve(spec.file),
-    specDigest: specDigest(spec.text),
+    specDigest: specDigest(spec.files),
   });
   io.out(renderPlan(plan, io.style));
   if (options.out) {

@@ -1,0 +1,736 @@
+/**
+ * The malformed-spec corpus: each case is a small spec (plus included files) and the exact diagnostics it must
+ * produce, as `file:line:column message | hint`. Warnings are listed separately; a case with warnings only loads.
+ */
+import { lines } from '../harness.js';
+
+export interface MalformedCase {
+  name: string;
+  text: string;
+  includes?: Record<string, string>;
+  errors?: string[];
+  warnings?: string[];
+}
+
+const H = 'apiVersion: gridpkg/v1';
+/** Two labelled sites, lines 2-8 (site-a at line 3, site-b at line 6). */
+const SITES = [
+  'sites:',
+  '  site-a:',
+  '    labels: [physics, el9]',
+  '    vo: pvier',
+  '  site-b:',
+  '    labels: [physics, legacy]',
+  '    vo: pvier',
+];
+const site = (...body: string[]) => lines(H, 'sites:', '  site-a:', ...body);
+const withSites = (...rest: string[]) => lines(H, ...SITES, ...rest);
+
+export const CASES: MalformedCase[] = [
+  // --- YAML syntax -----------------------------------------------------------------------------------------
+  {
+    name: 'unclosed flow sequence',
+    errors: [
+      'spec.yaml:5:1 YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+    text: site('    packages: [math/gsl'),
+  },
+  {
+    name: 'unclosed double quote',
+    errors: ['spec.yaml:5:1 YAML syntax error: Missing closing "quote'],
+    text: site('    vo: "pvier'),
+  },
+  {
+    name: 'tab indentation',
+    errors: ['spec.yaml:3:1 YAML syntax error: Tabs are not allowed as indentation'],
+    text: lines(H, 'sites:', '\tsite-a: {}'),
+  },
+  {
+    name: 'a mapping value where none may be',
+    errors: ['spec.yaml:4:9 YAML syntax error: Nested mappings are not allowed in compact mappings'],
+    text: site('    vo: a: b'),
+  },
+  {
+    name: 'duplicate top-level key',
+    errors: ['spec.yaml:3:1 duplicate key | each key may appear once per mapping'],
+    text: lines(H, 'sites: {a: {}}', 'sites: {b: {}}'),
+  },
+  {
+    name: 'duplicate key in a site',
+    errors: ['spec.yaml:5:5 duplicate key | each key may appear once per mapping'],
+    text: site('    vo: a', '    vo: b'),
+  },
+  {
+    name: 'duplicate set name',
+    errors: ['spec.yaml:11:3 duplicate key | each key may appear once per mapping'],
+    text: withSites('sets:', '  base: {}', '  base: {}'),
+  },
+  // --- wrong types -----------------------------------------------------------------------------------------
+  {
+    name: 'the document is a list',
+    errors: [
+      'spec.yaml:1:1 the document must be a mapping (got [{"apiVersion":"gridpkg/v1"}]) | The pkgsrc packages a virtual organisation wants on each grid site. A spec may be split over several files with include.',
+    ],
+    text: lines('- apiVersion: gridpkg/v1'),
+  },
+  {
+    name: 'missing apiVersion',
+    errors: ['spec.yaml:1:1 the document is missing the required key "apiVersion"'],
+    text: lines('sites:', '  a: {}'),
+  },
+  {
+    name: 'unsupported apiVersion',
+    errors: [
+      'spec.yaml:1:13 apiVersion must be "gridpkg/v1" (got "gridpkg/v2") | Version of this file format.',
+    ],
+    text: lines('apiVersion: gridpkg/v2', 'sites:', '  a: {}'),
+  },
+  {
+    name: 'sites is a list',
+    errors: [
+      'spec.yaml:3:3 sites must be a mapping (got ["site-a"]) | Grid sites by name. Each site gets one job at a time.',
+    ],
+    text: lines(H, 'sites:', '  - site-a'),
+  },
+  {
+    name: 'packages is a string',
+    errors: [
+      'spec.yaml:4:15 sites.site-a.packages must be a list (got "math/gsl") | Package requirements; they override the defaults\' and selections\' entries of the same PKGPATH.',
+    ],
+    text: site('    packages: math/gsl'),
+  },
+  {
+    name: 'labels is a string',
+    errors: [
+      'spec.yaml:4:13 sites.site-a.labels must be a list (got "physics") | Labels that selections and ignore rules choose sites by.',
+    ],
+    text: site('    labels: physics'),
+  },
+  {
+    name: 'prune is a string',
+    errors: [
+      'spec.yaml:4:12 sites.site-a.prune must be true or false (got "yes") | Remove user-installed packages the spec does not mention (default false).',
+    ],
+    text: site('    prune: "yes"'),
+  },
+  {
+    name: 'duration with a word unit',
+    errors: [
+      'spec.yaml:4:21 sites.site-a.lockStaleAfter is not a duration (got "30 minutes") | Seconds as a number, or a number with unit s, m, h or d ("30m").',
+    ],
+    text: site('    lockStaleAfter: 30 minutes'),
+  },
+  {
+    name: 'zero job timeout',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.jobTimeout must be at least 1 (got 0) | Seconds as a number, or a number with unit s, m, h or d ("30m").',
+    ],
+    text: site('    jobTimeout: 0'),
+  },
+  {
+    name: 'unknown install mode',
+    errors: [
+      'spec.yaml:4:18 sites.site-a.installMode must be one of binary, source (got "docker") | binary (pkg_add from the repository, default) or source (bmake in pkgsrcTree).',
+    ],
+    text: site('    installMode: docker'),
+  },
+  {
+    name: 'bad vulnerability policy',
+    errors: [
+      'spec.yaml:4:32 sites.site-a.vulnerabilities.policy must be one of ignore, warn, fail (got "panic") | ignore, warn (default) or fail.',
+    ],
+    text: site('    vulnerabilities: { policy: panic }'),
+  },
+  {
+    name: 'bootstrap without source',
+    errors: ['spec.yaml:4:16 sites.site-a.bootstrap is missing the required key "source"'],
+    text: site('    bootstrap: {}'),
+  },
+  {
+    name: 'ignore is a mapping',
+    errors: [
+      'spec.yaml:10:3 ignore must be a list (got {"reason":"x"}) | Drift to leave alone: changes that plan and apply skip, with a reason and an optional expiry date.',
+    ],
+    text: withSites('ignore:', '  reason: x'),
+  },
+  {
+    name: 'where is a number',
+    errors: [
+      'spec.yaml:10:12 selections.0.where must be a string (got 42) | Label expression: labels combined with and, or, not and parentheses, e.g. "physics and not legacy".',
+    ],
+    text: withSites('selections:', '  - where: 42', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'bad package state',
+    errors: [
+      'spec.yaml:5:37 sites.site-a.packages.0.state must be one of present, absent, latest (got "gone") | present (default), absent, or latest (the newest the repository offers).',
+    ],
+    text: site('    packages:', '      - { pkgpath: math/gsl, state: gone }'),
+  },
+  // --- unknown keys ----------------------------------------------------------------------------------------
+  {
+    name: 'top-level typo',
+    errors: ['spec.yaml:2:1 unknown key "site" in the document | did you mean "sites"?'],
+    text: lines(H, 'site:', '  a: {}'),
+  },
+  {
+    name: 'selections typo',
+    errors: ['spec.yaml:9:1 unknown key "selection" in the document | did you mean "selections"?'],
+    text: withSites('selection:', '  - where: physics'),
+  },
+  {
+    name: 'defaults typo',
+    errors: ['spec.yaml:10:3 unknown key "repositroy" in defaults | did you mean "repository"?'],
+    text: withSites('defaults:', '  repositroy: /repo'),
+  },
+  {
+    name: 'site typo',
+    errors: ['spec.yaml:4:5 unknown key "pakages" in sites.site-a | did you mean "packages"?'],
+    text: site('    pakages: [math/gsl]'),
+  },
+  {
+    name: 'set typo',
+    errors: ['spec.yaml:11:5 unknown key "packges" in sets.base | did you mean "packages"?'],
+    text: withSites('sets:', '  base:', '    packges: [math/gsl]'),
+  },
+  {
+    name: 'selection typo',
+    errors: ['spec.yaml:10:5 unknown key "were" in selections.0 | did you mean "where"?'],
+    text: withSites('selections:', '  - were: physics'),
+  },
+  {
+    name: 'ignore rule typo (and so no reason)',
+    errors: [
+      'spec.yaml:10:5 ignore.0 is missing the required key "reason" | say why this drift may be left alone; plan shows the reason',
+      'spec.yaml:11:5 unknown key "resaon" in ignore.0 | did you mean "reason"?',
+    ],
+    text: withSites('ignore:', '  - pkgpath: math/gsl', '    resaon: pinned'),
+  },
+  {
+    name: 'ignore kind instead of kinds',
+    errors: ['spec.yaml:10:5 unknown key "kind" in ignore.0 | did you mean "kinds"?'],
+    text: withSites('ignore:', '  - kind: [upgrade]', '    reason: x'),
+  },
+  {
+    name: 'package version key',
+    errors: [
+      'spec.yaml:5:30 unknown key "version" in sites.site-a.packages.0 | allowed keys: pkgpath, pattern, state',
+    ],
+    text: site('    packages:', '      - { pkgpath: math/gsl, version: 2.7 }'),
+  },
+  {
+    name: 'labels on defaults',
+    errors: [
+      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, sets, packages',
+    ],
+    text: withSites('defaults:', '  labels: [x]'),
+  },
+  // --- patterns --------------------------------------------------------------------------------------------
+  {
+    name: 'unbalanced brace',
+    errors: [
+      'spec.yaml:5:39 invalid pkg_match pattern "gsl-{2.7" | use a package name with a version range or glob, e.g. gsl>=2.7<3 or gsl-2.7*',
+    ],
+    text: site('    packages:', '      - { pkgpath: math/gsl, pattern: "gsl-{2.7" }'),
+  },
+  {
+    name: 'pattern with a semicolon',
+    errors: [
+      'spec.yaml:5:39 sites.site-a.packages.0.pattern is not a pkg_match pattern (got "gsl;id") | pkg_match pattern the installed version must satisfy, e.g. gsl>=2.7<3 or gsl-2.7*.',
+    ],
+    text: site('    packages:', '      - { pkgpath: math/gsl, pattern: "gsl;id" }'),
+  },
+  {
+    name: 'pattern with a space',
+    errors: [
+      'spec.yaml:6:18 sites.site-a.packages.0.pattern is not a pkg_match pattern (got "gsl>=2 <3") | pkg_match pattern the installed version must satisfy, e.g. gsl>=2.7<3 or gsl-2.7*.',
+    ],
+    text: site('    packages:', '      - pkgpath: math/gsl', '        pattern: gsl>=2 <3'),
+  },
+  {
+    name: 'pattern starting with a dash',
+    errors: [
+      'spec.yaml:5:39 invalid pkg_match pattern "-gsl" | use a package name with a version range or glob, e.g. gsl>=2.7<3 or gsl-2.7*',
+    ],
+    text: site('    packages:', '      - { pkgpath: math/gsl, pattern: "-gsl" }'),
+  },
+  // --- PKGPATHs and hostile tokens -------------------------------------------------------------------------
+  {
+    name: 'semicolon in a PKGPATH',
+    errors: [
+      'spec.yaml:5:9 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/gsl;rm -rf /") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages:', '      - "math/gsl;rm -rf /"'),
+  },
+  {
+    name: 'command substitution',
+    errors: [
+      'spec.yaml:5:9 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "$(reboot)/gsl") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages:', "      - '$(reboot)/gsl'"),
+  },
+  {
+    name: 'backquotes',
+    errors: [
+      'spec.yaml:5:9 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/`id`") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages:', '      - "math/`id`"'),
+  },
+  {
+    name: 'space in a PKGPATH',
+    errors: [
+      'spec.yaml:5:9 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/ gsl") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages:', '      - math/ gsl'),
+  },
+  {
+    name: 'newline in a PKGPATH',
+    errors: [
+      'spec.yaml:5:9 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/gsl\\nrm") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages:', '      - "math/gsl\\nrm"'),
+  },
+  {
+    name: 'PKGPATH without category',
+    errors: [
+      'spec.yaml:4:16 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "gsl") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages: [gsl]'),
+  },
+  {
+    name: 'PKGPATH with two slashes',
+    errors: [
+      'spec.yaml:4:16 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/gsl/extra") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages: [math/gsl/extra]'),
+  },
+  {
+    name: 'PKGPATH climbing out',
+    errors: [
+      'spec.yaml:4:16 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "../etc") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages: [../etc]'),
+  },
+  {
+    name: 'PKGPATH like an option',
+    errors: [
+      'spec.yaml:4:16 sites.site-a.packages.0 is not a PKGPATH of the form category/name (got "math/-rf") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    packages: [math/-rf]'),
+  },
+  {
+    name: 'hostile exclude',
+    errors: [
+      'spec.yaml:4:15 sites.site-a.exclude.0 is not a PKGPATH of the form category/name (got "math/gsl && id") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: site('    exclude: ["math/gsl && id"]'),
+  },
+  {
+    name: 'hostile ignore pkgpath',
+    errors: [
+      'spec.yaml:10:14 ignore.0.pkgpath is not a PKGPATH of the form category/name (got "x/$(id)") | pkgsrc package path: category/name, pkgsrc characters only (letters, digits, . _ + -), neither part starting with - or being . or ..',
+    ],
+    text: withSites('ignore:', '  - pkgpath: "x/$(id)"', '    reason: x'),
+  },
+  {
+    name: 'site name with a space',
+    errors: [
+      'spec.yaml:3:3 invalid name "bad site" in sites | names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters',
+    ],
+    text: lines(H, 'sites:', '  "bad site": {}'),
+  },
+  {
+    name: 'set name with a semicolon',
+    errors: [
+      'spec.yaml:10:3 invalid name "base;id" in sets | names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters',
+    ],
+    text: withSites('sets:', '  "base;id": {}'),
+  },
+  {
+    name: 'label with a dollar',
+    errors: [
+      'spec.yaml:4:14 sites.site-a.labels.0 is not a name (got "$HOME") | A name: letters, digits, ".", "_" and "-", starting with a letter or digit, at most 32 characters.',
+    ],
+    text: site('    labels: [$HOME]'),
+  },
+  {
+    name: 'vo with a space',
+    errors: [
+      'spec.yaml:4:9 sites.site-a.vo is not a VO name (got "p vier") | Virtual organisation; the job finds the software area in VO_<VO>_SW_DIR.',
+    ],
+    text: site('    vo: p vier'),
+  },
+  {
+    name: 'software area with a variable',
+    errors: [
+      'spec.yaml:4:19 sites.site-a.softwareArea is not a path (got "$HOME/sw") | A path; relative paths are resolved from the directory of the spec file.',
+    ],
+    text: site('    softwareArea: $HOME/sw'),
+  },
+  {
+    name: 'shell with backquotes',
+    errors: [
+      'spec.yaml:4:37 sites.site-a.backend.shell.0 is not a command word (got "`id`") | Letters, digits and . _ / + - only.',
+    ],
+    text: site('    backend: { type: local, shell: ["`id`"] }'),
+  },
+  {
+    name: 'bootstrap URL with a command',
+    errors: [
+      'spec.yaml:4:26 sites.site-a.bootstrap.source is not a path or an http(s) URL (got "https://x.org/$(id)") | A bootstrap kit or pkgsrc tree: a path, or an http(s) URL.',
+    ],
+    text: site('    bootstrap: { source: "https://x.org/$(id)" }'),
+  },
+  {
+    name: 'include path with a semicolon',
+    errors: [
+      'spec.yaml:2:11 include.0 is not a path (got "a.yaml;id") | A path; relative paths are resolved from the directory of the spec file.',
+    ],
+    text: lines(H, 'include: ["a.yaml;id"]', 'sites: {a: {}}'),
+  },
+  // --- set includes ----------------------------------------------------------------------------------------
+  {
+    name: 'set includes itself',
+    errors: [
+      'spec.yaml:11:15 set include cycle: base -> base | a set cannot include itself, directly or through other sets; remove one include',
+    ],
+    text: withSites('sets:', '  base:', '    include: [base]'),
+  },
+  {
+    name: 'set include cycle of two',
+    errors: [
+      'spec.yaml:13:15 set include cycle: a -> b -> a | a set cannot include itself, directly or through other sets; remove one include',
+    ],
+    text: withSites('sets:', '  a:', '    include: [b]', '  b:', '    include: [a]'),
+  },
+  {
+    name: 'set include cycle of three',
+    errors: [
+      'spec.yaml:12:18 set include cycle: a -> b -> c -> a | a set cannot include itself, directly or through other sets; remove one include',
+    ],
+    text: withSites('sets:', '  a: { include: [b] }', '  b: { include: [c] }', '  c: { include: [a] }'),
+  },
+  // --- unknown references ----------------------------------------------------------------------------------
+  {
+    name: 'unknown set in a site, did you mean',
+    errors: ['spec.yaml:6:12 unknown set "phyiscs" | did you mean "physics"?'],
+    text: lines(H, 'sets:', '  physics: { packages: [math/root] }', 'sites:', '  a:', '    sets: [phyiscs]'),
+  },
+  {
+    name: 'unknown set in defaults, no close name',
+    errors: ['spec.yaml:5:10 unknown set "chemistry" | defined sets: physics'],
+    text: lines(H, 'sets:', '  physics: {}', 'defaults:', '  sets: [chemistry]', 'sites: {a: {}}'),
+  },
+  {
+    name: 'unknown set with no sets at all',
+    errors: ['spec.yaml:4:12 unknown set "base" | define it under sets:'],
+    text: site('    sets: [base]'),
+  },
+  {
+    name: 'unknown included set',
+    errors: ['spec.yaml:11:15 unknown set "bsae" | did you mean "base"?'],
+    text: withSites('sets:', '  base:', '    include: [bsae]'),
+  },
+  {
+    name: 'unknown site in a selection',
+    errors: ['spec.yaml:10:21 unknown site "stie-b" | did you mean "site-b"?'],
+    text: withSites('selections:', '  - sites: [site-a, stie-b]', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'unknown site in an ignore rule',
+    errors: ['spec.yaml:10:13 unknown site "site-c" | did you mean "site-a"?'],
+    text: withSites('ignore:', '  - sites: [site-c]', '    kinds: [remove]', '    reason: x'),
+  },
+  {
+    name: 'unknown label, did you mean',
+    errors: ['spec.yaml:10:28 unknown label "legacyy": no site has it | did you mean "legacy"?'],
+    text: withSites('selections:', '  - where: physics and not legacyy', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'unknown label, labels in use',
+    errors: ['spec.yaml:10:12 unknown label "gpu": no site has it | labels in use: el9, legacy, physics'],
+    text: withSites('selections:', '  - where: gpu', '    packages: [math/gsl]'),
+  },
+  // --- label expressions -----------------------------------------------------------------------------------
+  {
+    name: '&& instead of and',
+    errors: ['spec.yaml:10:20 unexpected "&&" in label expression | write "and" instead of "&&"'],
+    text: withSites('selections:', '  - where: physics && el9', '    packages: [math/gsl]'),
+  },
+  {
+    name: '! instead of not, quoted expression',
+    errors: ['spec.yaml:10:13 unexpected "!" in label expression | write "not" instead of "!"'],
+    text: withSites('selections:', '  - where: "!legacy"', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'dangling and',
+    errors: [
+      'spec.yaml:10:23 expected a label or "(" after "and", found the end of the expression | combine labels with and, or, not and parentheses, e.g. "physics and not legacy"',
+    ],
+    text: withSites('selections:', '  - where: physics and', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'unclosed parenthesis',
+    errors: ['spec.yaml:10:13 unclosed "(" in label expression | add the matching ")"'],
+    text: withSites('selections:', '  - where: "(physics or el9"', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'stray closing parenthesis',
+    errors: ['spec.yaml:10:20 unexpected ")" in label expression | remove it or add the matching "("'],
+    text: withSites('selections:', "  - where: 'physics)'", '    packages: [math/gsl]'),
+  },
+  {
+    name: 'two labels without operator',
+    errors: [
+      'spec.yaml:10:20 expected "and" or "or" before "el9" | combine labels with and, or, not and parentheses, e.g. "physics and not legacy"',
+    ],
+    text: withSites('selections:', '  - where: physics el9', '    packages: [math/gsl]'),
+  },
+  {
+    name: 'operator where a label belongs',
+    errors: [
+      'spec.yaml:10:24 expected a label or "(" after "and", found "or" | combine labels with and, or, not and parentheses, e.g. "physics and not legacy"',
+    ],
+    text: withSites('ignore:', '  - where: physics and or el9', '    kinds: [upgrade]', '    reason: x'),
+  },
+  {
+    name: 'empty expression',
+    errors: [
+      'spec.yaml:10:12 selections.0.where must not be empty (got "") | Label expression: labels combined with and, or, not and parentheses, e.g. "physics and not legacy".',
+    ],
+    text: withSites('selections:', '  - where: ""'),
+  },
+  {
+    name: 'a label named not',
+    errors: [
+      'spec.yaml:4:14 "not" cannot be a label: it is an operator of label expressions | choose another name; and, or and not combine labels',
+    ],
+    text: site('    labels: [not]'),
+  },
+  {
+    name: 'selection with where and sites',
+    errors: [
+      'spec.yaml:11:5 selections.0 has both where and sites | choose sites either by a label expression (where) or by a site list (sites)',
+    ],
+    text: withSites('selections:', '  - where: physics', '    sites: [site-a]'),
+  },
+  {
+    name: 'selection that chooses nothing',
+    errors: [
+      'spec.yaml:10:5 selection "gpu" has neither where nor sites | add where: "<label expression>" or sites: [...]; for every site use defaults',
+    ],
+    text: withSites('selections:', '  - name: gpu', '    packages: [math/gsl]'),
+  },
+  // --- conflicts -------------------------------------------------------------------------------------------
+  {
+    name: 'two sets of one site disagree',
+    errors: [
+      'spec.yaml:4:21 conflicting requirements for math/gsl in sites.a: set "new" wants present gsl-2.8* (spec.yaml:3:21), set "old" wants absent (spec.yaml:4:21) | keep one of them, or state the package at a higher level (defaults < selections < site), which overrides',
+    ],
+    text: lines(
+      H,
+      'sets:',
+      '  new: { packages: [{ pkgpath: math/gsl, pattern: "gsl-2.8*" }] }',
+      '  old: { packages: [{ pkgpath: math/gsl, state: absent }] }',
+      'sites:',
+      '  a: { sets: [new, old] }',
+    ),
+  },
+  {
+    name: 'a set and the defaults packages disagree',
+    errors: [
+      'spec.yaml:7:7 conflicting requirements for math/gsl in defaults: set "base" wants present (spec.yaml:3:22), defaults.packages wants present gsl>=2.7 (spec.yaml:7:7) | keep one of them, or state the package at a higher level (defaults < selections < site), which overrides',
+    ],
+    text: lines(
+      H,
+      'sets:',
+      '  base: { packages: [math/gsl] }',
+      'defaults:',
+      '  sets: [base]',
+      '  packages:',
+      '    - { pkgpath: math/gsl, pattern: "gsl>=2.7" }',
+      'sites: {a: {}}',
+    ),
+  },
+  {
+    name: 'an included set disagrees with the including one',
+    errors: [
+      'spec.yaml:7:16 conflicting requirements for devel/zlib in set "a": set "a" wants latest (spec.yaml:5:16), set "b" wants present (spec.yaml:7:16) | keep one of them, or state the package at a higher level (defaults < selections < site), which overrides',
+    ],
+    text: lines(
+      H,
+      'sets:',
+      '  a:',
+      '    include: [b]',
+      '    packages: [{ pkgpath: devel/zlib, state: latest }]',
+      '  b:',
+      '    packages: [devel/zlib]',
+      'sites: {x: {}}',
+    ),
+  },
+  {
+    name: 'required and excluded in one selection',
+    errors: [
+      'spec.yaml:12:15 math/gsl is both required and excluded in selections.0 | it is listed in packages at spec.yaml:11:16; keep one',
+    ],
+    text: withSites('selections:', '  - where: el9', '    packages: [math/gsl]', '    exclude: [math/gsl]'),
+  },
+  {
+    name: 'listed twice in one list',
+    errors: [
+      'spec.yaml:6:9 math/gsl is listed twice in sites.site-a.packages | first listed at spec.yaml:5:9; keep one entry',
+    ],
+    text: site('    packages:', '      - math/gsl', '      - math/gsl'),
+  },
+  // --- dates and ignore rules ------------------------------------------------------------------------------
+  {
+    name: 'impossible date',
+    errors: ['spec.yaml:12:12 ignore.0.until is not a calendar date: "2026-02-30" | use YYYY-MM-DD'],
+    text: withSites('ignore:', '  - kinds: [upgrade]', '    reason: x', '    until: 2026-02-30'),
+  },
+  {
+    name: 'month 13',
+    errors: ['spec.yaml:12:12 ignore.0.until is not a calendar date: "2026-13-01" | use YYYY-MM-DD'],
+    text: withSites('ignore:', '  - kinds: [upgrade]', '    reason: x', '    until: 2026-13-01'),
+  },
+  {
+    name: 'short year',
+    errors: [
+      'spec.yaml:12:12 ignore.0.until is not a date (YYYY-MM-DD) (got "26-01-01") | Last day the rule applies, YYYY-MM-DD; afterwards it is ignored with a warning.',
+    ],
+    text: withSites('ignore:', '  - kinds: [upgrade]', '    reason: x', '    until: 26-01-01'),
+  },
+  {
+    name: 'expired ignore rule (a warning)',
+    warnings: [
+      'spec.yaml:12:12 ignore rule expired on 2026-11-22 and no longer applies: waiting for 2.8 | remove the rule, or extend until if the drift must still be ignored',
+    ],
+    text: withSites(
+      'ignore:',
+      '  - pkgpath: math/gsl',
+      '    reason: waiting for 2.8',
+      '    until: 2026-11-22',
+    ),
+  },
+  {
+    name: 'ignore rule that ignores nothing',
+    errors: [
+      'spec.yaml:10:5 ignore.0 ignores nothing: it has neither pkgpath nor kinds | name the package (pkgpath) and/or the kinds of change (install, remove, upgrade, downgrade)',
+    ],
+    text: withSites('ignore:', '  - where: el9', '    reason: x'),
+  },
+  {
+    name: 'ignore rule without reason',
+    errors: [
+      'spec.yaml:10:5 ignore.0 is missing the required key "reason" | say why this drift may be left alone; plan shows the reason',
+    ],
+    text: withSites('ignore:', '  - kinds: [remove]'),
+  },
+  {
+    name: 'ignore kind that is not a change',
+    errors: [
+      'spec.yaml:10:13 ignore.0.kinds.0 must be one of install, remove, upgrade, downgrade (got "unknown")',
+    ],
+    text: withSites('ignore:', '  - kinds: [unknown]', '    reason: x'),
+  },
+  // --- split specs -----------------------------------------------------------------------------------------
+  {
+    name: 'missing included file',
+    errors: [
+      'spec.yaml:2:11 cannot read included file sites/nikhef.yaml: no such file | include paths are relative to the including file',
+    ],
+    text: lines(H, 'include: [sites/nikhef.yaml]', 'sites: {a: {}}'),
+  },
+  {
+    name: 'include cycle',
+    errors: [
+      'b.yaml:2:11 include cycle: a.yaml -> b.yaml -> a.yaml | a file cannot include itself, directly or through other files; remove one include',
+    ],
+    text: lines(H, 'include: [a.yaml]', 'sites: {x: {}}'),
+    includes: { 'a.yaml': lines(H, 'include: [b.yaml]'), 'b.yaml': lines(H, 'include: [a.yaml]') },
+  },
+  {
+    name: 'a file includes itself',
+    errors: [
+      'spec.yaml:2:11 include cycle: spec.yaml -> spec.yaml | a file cannot include itself, directly or through other files; remove one include',
+    ],
+    text: lines(H, 'include: [spec.yaml]', 'sites: {x: {}}'),
+  },
+  {
+    name: 'the same site in two files',
+    errors: [
+      'spec.yaml:4:3 site "a" is defined twice | first defined at sites/more.yaml:4:3; keep one definition',
+    ],
+    text: lines(H, 'include: [sites/more.yaml]', 'sites:', '  a: {}'),
+    includes: { 'sites/more.yaml': lines(H, 'sites:', '  b: {}', '  a: {}') },
+  },
+  {
+    name: 'the same set in two files',
+    errors: [
+      'spec.yaml:4:3 set "base" is defined twice | first defined at sets.yaml:3:3; keep one definition',
+    ],
+    text: lines(H, 'include: [sets.yaml]', 'sets:', '  base: {}', 'sites: {a: {}}'),
+    includes: { 'sets.yaml': lines(H, 'sets:', '  base: {}') },
+  },
+  {
+    name: 'schema error inside an included file',
+    errors: [
+      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, sets, packages, exclude',
+    ],
+    text: lines(H, 'include: [sites/a.yaml]'),
+    includes: { 'sites/a.yaml': lines(H, 'sites:', '  a:', '    softwrea: /sw') },
+  },
+  {
+    name: 'YAML error inside a nested include',
+    errors: [
+      'sets/b.yaml:4:1 YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+    text: lines(H, 'include: [sites/a.yaml]'),
+    includes: {
+      'sites/a.yaml': lines(H, 'include: [../sets/b.yaml]', 'sites: {a: {}}'),
+      'sets/b.yaml': lines(H, 'sets:', '  b: [math/gsl'),
+    },
+  },
+  {
+    name: 'defaults in an included file',
+    errors: ['more.yaml:2:1 defaults may only be set in the root spec | move them to spec.yaml'],
+    text: lines(H, 'include: [more.yaml]', 'sites: {a: {}}'),
+    includes: { 'more.yaml': lines(H, 'defaults:', '  vo: pvier') },
+  },
+  {
+    name: 'unknown set referenced from an included file',
+    errors: ['sites.yaml:3:15 unknown set "physic" | did you mean "physics"?'],
+    text: lines(H, 'include: [sites.yaml]', 'sets:', '  physics: {}'),
+    includes: { 'sites.yaml': lines(H, 'sites:', '  a: { sets: [physic] }') },
+  },
+  {
+    name: 'no sites anywhere',
+    errors: ['spec.yaml:1:1 the spec defines no sites | add a sites: mapping, or include a file with one'],
+    text: lines(H, 'sets:', '  base: {}'),
+  },
+  // --- warnings: the spec loads -------------------------------------------------------------------------------
+  {
+    name: 'site exclude that drops nothing (a warning)',
+    warnings: [
+      'spec.yaml:4:15 exclude of math/gsl in sites.site-a drops nothing | no default, selection or set of this site requires it',
+    ],
+    text: site('    exclude: [math/gsl]'),
+  },
+  {
+    name: 'selection that matches no site (a warning)',
+    warnings: [
+      'spec.yaml:10:5 selection "modern" chooses no site | check its label expression and the labels of the sites',
+    ],
+    text: withSites(
+      'selections:',
+      '  - name: modern',
+      '    where: el9 and legacy',
+      '    packages: [math/gsl]',
+    ),
+  },
+  {
+    name: 'unknown set in a selection',
+    errors: ['spec.yaml:13:12 unknown set "gpus" | did you mean "gpu"?'],
+    text: withSites('sets:', '  gpu: {}', 'selections:', '  - where: el9', '    sets: [gpus]'),
+  },
+];
