@@ -43,6 +43,8 @@ export interface GridBackend {
   fetch(job: JobHandle): Promise<JobOutput>;
   cancel(job: JobHandle): Promise<void>;
   clean(job: JobHandle): Promise<void>;
+  /** Releases what the backend holds open (the ssh backend's shared connection). Optional. */
+  close?(): Promise<void>;
 }
 
 export function isFinished(state: JobState): boolean {

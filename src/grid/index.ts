@@ -2,9 +2,11 @@ import { fileURLToPath } from 'node:url';
 import type { BackendConfig } from '../spec/types.js';
 import type { GridBackend } from './backend.js';
 import { LocalBackend } from './local.js';
+import { SshBackend } from './ssh.js';
 
 export type * from './backend.js';
 export { LocalBackend } from './local.js';
+export { SshBackend, type SshBackendConfig } from './ssh.js';
 
 /** The POSIX sh job script shipped with every job (copied next to the compiled module by the build). */
 export const SITE_JOB_SCRIPT = fileURLToPath(new URL('./site-job.sh', import.meta.url));
@@ -17,5 +19,9 @@ export function createBackend(config: BackendConfig, options: { jobsRoot: string
         shell: config.shell,
         environment: config.environment,
       });
+    case 'ssh': {
+      const { type: _type, ...settings } = config;
+      return new SshBackend(settings);
+    }
   }
 }

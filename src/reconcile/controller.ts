@@ -38,6 +38,10 @@ export function createJobContext(options: ControllerOptions): JobContext {
     observations: new ObservationStore(options.stateDir),
     queue: new SiteQueue(),
     scriptPath: SITE_JOB_SCRIPT,
+    async close() {
+      await Promise.all([...backends.values()].map((backend) => backend.close?.()));
+      backends.clear();
+    },
     progress(site, message) {
       log.info({ site }, message);
       show?.(site, message);

@@ -23,6 +23,8 @@ export interface JobContext {
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
+  /** Releases what backends hold open (ssh master connections); call once the run is over. */
+  close?(): Promise<void>;
 }
 
 export interface JobResult {

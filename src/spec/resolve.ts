@@ -492,6 +492,17 @@ function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSit
   const local = (value: string | undefined) =>
     value === undefined || isAbsolute(value) ? value : resolvePath(dir, value);
   const out: RawSiteSettings = { ...settings };
+  const backend = settings.backend;
+  if (typeof backend === 'object' && backend.type === 'ssh') {
+    // Paths of an ssh site are on the remote host; only the key and known_hosts files are local.
+    const localFile = (value: string | undefined) => (value?.startsWith('~/') ? value : local(value));
+    out.backend = {
+      ...backend,
+      ...(backend.identityFile ? { identityFile: localFile(backend.identityFile) } : {}),
+      ...(backend.knownHostsFile ? { knownHostsFile: localFile(backend.knownHostsFile) } : {}),
+    };
+    return out;
+  }
   for (const key of ['softwareArea', 'prefix', 'repository', 'pkgsrcTree'] as const) {
     if (settings[key] !== undefined) out[key] = local(settings[key]);
   }
@@ -530,6 +541,7 @@ function resolveSite(
 
 function resolveBackend(raw: RawBackend | undefined): BackendConfig {
   if (raw === undefined || raw === 'local') return { type: 'local', shell: ['/bin/sh'], environment: {} };
+  if (raw.type === 'ssh') return raw;
   return { type: 'local', shell: raw.shell ?? ['/bin/sh'], environment: raw.environment ?? {} };
 }
 

@@ -27,12 +27,16 @@ function pathOf(error: ErrorObject): YamlPath {
 
 /** oneOf alternatives make ajv report every branch; keep the errors that went deepest into the value. */
 function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
+  const unknown = unknownType(errors);
+  if (unknown) return [unknown];
+  const wrongBranches = branchesOfAnotherType(errors);
   // An invalid property name yields the inner error (marked with propertyName) and a propertyNames error: keep the latter.
   const meaningful = errors.filter(
     (e) =>
       e.keyword !== 'oneOf' &&
       e.keyword !== 'anyOf' &&
-      (e.propertyName === undefined || e.keyword === 'propertyNames'),
+      (e.propertyName === undefined || e.keyword === 'propertyNames') &&
+      !wrongBranches.some((branch) => e.schemaPath.startsWith(branch)),
   );
   return meaningful.filter((error) => {
     const path = error.instancePath;
@@ -49,6 +53,36 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
     }
     return true;
   });
+}
+
+/**
+ * oneOf branches told apart by a `type` constant (the backends): a branch whose `type` differs from the value's
+ * is not what the author meant, so none of its errors are shown — as long as some branch does have that type.
+ */
+function branchesOfAnotherType(errors: ErrorObject[]): string[] {
+  const branchOf = (e: ErrorObject) => /^(.*\/oneOf\/\d+)\//.exec(e.schemaPath)?.[1];
+  const mismatches = errors.filter((e) => e.keyword === 'const' && e.instancePath.endsWith('/type'));
+  const wrong = new Set(mismatches.map(branchOf).filter((b) => b !== undefined));
+  const objectPaths = new Set(mismatches.map((e) => e.instancePath.slice(0, -'/type'.length)));
+  // A branch of the right type reports something other than "this whole value has the wrong type".
+  const rightTypeReports = errors.some((e) => {
+    const branch = branchOf(e);
+    if (branch === undefined || wrong.has(branch)) return false;
+    const atObject = objectPaths.has(e.instancePath);
+    return !(atObject && (e.keyword === 'type' || e.keyword === 'const'));
+  });
+  return rightTypeReports ? [...wrong].map((b) => `${b}/`) : [];
+}
+
+/** When no branch has the value's `type`, one message listing the types replaces every branch's complaints. */
+function unknownType(errors: ErrorObject[]): ErrorObject | undefined {
+  const mismatches = errors.filter((e) => e.keyword === 'const' && e.instancePath.endsWith('/type'));
+  const first = mismatches[0];
+  if (!first || branchesOfAnotherType(errors).length > 0) return undefined;
+  const allowedValues = mismatches
+    .filter((e) => e.instancePath === first.instancePath)
+    .map((e) => (e.params as { allowedValue: unknown }).allowedValue);
+  return { ...first, keyword: 'enum', params: { allowedValues }, parentSchema: undefined };
 }
 
 function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {

@@ -4,7 +4,10 @@ export type PackageState = 'present' | 'absent' | 'latest';
 
 export type RawPackage = string | { pkgpath: string; pattern?: string; state?: PackageState };
 
-export type RawBackend = 'local' | { type: 'local'; shell?: string[]; environment?: Record<string, string> };
+export type RawBackend =
+  | 'local'
+  | { type: 'local'; shell?: string[]; environment?: Record<string, string> }
+  | SshBackendConfig;
 
 export type InstallMode = 'binary' | 'source';
 
@@ -96,7 +99,29 @@ export interface LocalBackendConfig {
   environment: Record<string, string>;
 }
 
-export type BackendConfig = LocalBackendConfig;
+/** A site reached over ssh: jobs run detached in a job directory on the remote host (src/grid/ssh.ts). */
+export interface SshBackendConfig {
+  type: 'ssh';
+  host: string;
+  /** Default 22 (or whatever the user's ssh configuration says). */
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  /** Default: ssh's own (~/.ssh/known_hosts). Host keys are always checked (StrictHostKeyChecking=yes)... */
+  knownHostsFile?: string;
+  /** ...unless this is set: then an unknown host key is accepted and remembered (accept-new); a changed one never. */
+  insecureAcceptNewHostKeys?: boolean;
+  /** Remote job directory, absolute or relative to the login directory. Default `~/.gridpkg/jobs`. */
+  workDir?: string;
+  /** Command that runs the job script on the remote host. Default ['/bin/sh']. */
+  shell?: string[];
+  /** Extra variables of the job's environment (e.g. VO_PVIER_SW_DIR); strict path-like values only. */
+  environment?: Record<string, string>;
+  /** Default 10. */
+  connectTimeoutSeconds?: number;
+}
+
+export type BackendConfig = LocalBackendConfig | SshBackendConfig;
 
 /** An ignore rule that applies to a site (expired rules are dropped at resolution, with a warning). */
 export interface IgnoreRule {

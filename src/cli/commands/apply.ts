@@ -63,12 +63,26 @@ export async function runApply(
     });
     io.out(renderPlan(plan, io.style));
   }
+  try {
+    return await confirmAndApply(plan, context, Boolean(planfile), options, io);
+  } finally {
+    await context.close?.();
+  }
+}
+
+async function confirmAndApply(
+  plan: Plan,
+  context: JobContext,
+  fromPlanFile: boolean,
+  options: ApplyOptions,
+  io: CliIO,
+): Promise<ExitCodeValue> {
   const summary = summarizePlan(plan);
   if (summary.sitesWithChanges === 0) {
     io.out('\nNothing to apply.\n');
     return untouchedExitCode(plan);
   }
-  if (!planfile && !options.autoApprove) {
+  if (!fromPlanFile && !options.autoApprove) {
     const answer = await io.confirm(
       `\nDo you want to perform these actions on ${summary.sitesWithChanges} site(s)? Only 'yes' will be accepted: `,
     );
@@ -83,9 +97,7 @@ export async function runApply(
       return ExitCode.ok;
     }
   }
-  const results = await applyPlan(context, plan, {
-    concurrency: options.concurrency,
-  });
+  const results = await applyPlan(context, plan, { concurrency: options.concurrency });
   io.out(`\n${renderApply(results, io.style)}`);
   return applyExitCode(plan, results);
 }

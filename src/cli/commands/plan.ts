@@ -45,7 +45,7 @@ export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCode
     concurrency: options.concurrency,
     specFile: resolve(spec.file),
     specDigest: specDigest(spec.files),
-  });
+  }).finally(() => context.close?.());
   io.out(renderPlan(plan, io.style));
   if (options.out) {
     await writePlanFile(options.out, plan);

@@ -368,6 +368,30 @@ export const CASES: MalformedCase[] = [
     text: site('    softwareArea: $HOME/sw'),
   },
   {
+    name: 'unknown backend type',
+    errors: ['spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh (got "slurm")'],
+    text: site('    backend: { type: slurm }'),
+  },
+  {
+    name: 'ssh backend without host',
+    errors: ['spec.yaml:4:14 sites.site-a.backend is missing the required key "host"'],
+    text: site('    backend: { type: ssh }'),
+  },
+  {
+    name: 'ssh host that ssh would read as an option',
+    errors: [
+      'spec.yaml:4:33 sites.site-a.backend.host is not a host name or address (got "-oProxyCommand=id")',
+    ],
+    text: site('    backend: { type: ssh, host: "-oProxyCommand=id" }'),
+  },
+  {
+    name: 'ssh setting on a local backend',
+    errors: [
+      'spec.yaml:4:29 unknown key "host" in sites.site-a.backend | allowed keys: type, shell, environment',
+    ],
+    text: site('    backend: { type: local, host: ce01 }'),
+  },
+  {
     name: 'shell with backquotes',
     errors: [
       'spec.yaml:4:37 sites.site-a.backend.shell.0 is not a command word (got "`id`") | Letters, digits and . _ / + - only.',
