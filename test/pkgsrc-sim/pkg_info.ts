@@ -177,15 +177,7 @@ class Info {
       }
       const files = new Map<string, string>();
       for (const e of entries) if (e.path.startsWith('+')) files.set(e.path, e.data.toString('utf8'));
-      return {
-        meta: {
-          contents: files.get(CONTENTS) ?? '',
-          comment: files.get(COMMENT),
-          desc: files.get(DESC),
-          files,
-        },
-        binpkgfile: full,
-      };
+      return { meta: metaOf(files), binpkgfile: full };
     }
     if (!this.db.isDir(pkg)) {
       const found = this.db.byBasename(pkg);
@@ -216,12 +208,7 @@ class Info {
       if (text !== undefined) files.set(f, text);
     }
     return {
-      meta: {
-        contents: files.get(CONTENTS) ?? '',
-        comment: files.get(COMMENT),
-        desc: files.get(DESC),
-        files,
-      },
+      meta: metaOf(files),
       binpkgfile: undefined,
     };
   }
@@ -468,4 +455,14 @@ export function pkgInfo(tool: Tool, cfg: SimConfig, argv: readonly string[]): nu
     while (info.queue.length > 0) errors += info.pkgDo(info.queue.shift() as string);
   }
   return errors;
+}
+
+/** The metadata pkg_info shows, from a package's + files (a binary package's or an installed one's). */
+function metaOf(files: Map<string, string>) {
+  return {
+    contents: files.get(CONTENTS) ?? '',
+    comment: files.get(COMMENT),
+    desc: files.get(DESC),
+    files,
+  };
 }
