@@ -23,7 +23,7 @@ Environment:
 
 Exit codes:
   0  success; every site matches the spec
-  1  error: bad input, a job failed or was refused, a blocked plan
+  1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
   2  changes pending (plan --detailed-exitcode)
   3  unknown: some site could not be observed; gridpkg did nothing there`;
 

@@ -35,6 +35,8 @@ export interface JobOutput {
 
 export interface GridBackend {
   readonly kind: string;
+  /** Grid middleware (ARC, gLite-style templates) needs a valid X.509 proxy: checked before every submission. */
+  readonly needsX509Proxy?: boolean;
   submit(job: JobSubmission): Promise<JobHandle>;
   /** Finds a job submitted earlier by its controller-chosen id (re-attaching after a crash), if the backend can. */
   find(site: string, jobId: string): Promise<JobHandle | undefined>;

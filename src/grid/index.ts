@@ -1,11 +1,14 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendConfig } from '../spec/types.js';
 import type { GridBackend } from './backend.js';
 import { LocalBackend } from './local.js';
+import { SlurmBackend } from './slurm.js';
 import { SshBackend } from './ssh.js';
 
 export type * from './backend.js';
 export { LocalBackend } from './local.js';
+export { SlurmBackend, type SlurmBackendConfig } from './slurm.js';
 export { SshBackend, type SshBackendConfig } from './ssh.js';
 
 /** The POSIX sh job script shipped with every job (copied next to the compiled module by the build). */
@@ -22,6 +25,10 @@ export function createBackend(config: BackendConfig, options: { jobsRoot: string
     case 'ssh': {
       const { type: _type, ...settings } = config;
       return new SshBackend(settings);
+    }
+    case 'slurm': {
+      const { type: _type, jobsRoot, ...settings } = config;
+      return new SlurmBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
     }
   }
 }

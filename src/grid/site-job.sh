@@ -185,6 +185,27 @@ is_abs_path() { # starts with /; A-Z a-z 0-9 . _ - / + ,; no .. component
   [ "${#1}" -le "$MAX_TOKEN" ]
 }
 
+is_url() { # http|https|ftp://HOST[:PORT][PATH]: HOST A-Z a-z 0-9 . - (first a letter or digit); PORT 1-5 digits,
+  #          at most 65535; PATH as is_abs_path; so no user@, query, fragment or .. component
+  [ "${#1}" -le "$MAX_TOKEN" ] || return 1
+  case $1 in http://* | https://* | ftp://*) ;; *) return 1 ;; esac
+  url_rest=${1#*://}
+  case $url_rest in
+    */*) url_auth=${url_rest%%/*} url_path=/${url_rest#*/} ;;
+    *) url_auth=$url_rest url_path= ;;
+  esac
+  case $url_auth in
+    *:*:*) return 1 ;;
+    *:*)
+      url_port=${url_auth#*:} url_auth=${url_auth%:*}
+      case $url_port in '' | ??????* | *[!0-9]*) return 1 ;; esac
+      [ "$url_port" -le 65535 ] || return 1
+      ;;
+  esac
+  case $url_auth in '' | [!A-Za-z0-9]* | *[!A-Za-z0-9.-]*) return 1 ;; esac
+  [ -z "$url_path" ] || is_abs_path "$url_path"
+}
+
 is_pkgpath_part() {
   case $1 in '' | . | .. | -* | *[!A-Za-z0-9._+-]*) return 1 ;; esac
 }
@@ -317,7 +338,7 @@ request_line() {
       ;;
     repository)
       [ -z "$req_repository" ] || { bad 'duplicate repository'; return 1; }
-      is_abs_path "$t1" || { bad 'bad repository path'; return 1; }
+      is_abs_path "$t1" || is_url "$t1" || { bad 'bad repository path or URL'; return 1; }
       req_repository=$t1
       ;;
     lock-stale)
@@ -758,20 +779,66 @@ list_summary() {
     }' "$1"
 }
 
+# Fetches URL $1 into file $2 with what the worker node has, in this order: curl, wget, busybox wget, ftp (BSD
+# auto-fetch). The URL is always one quoted argument (it was validated by is_url), never eval'd. Sets fetch_how to
+# "TOOL exit N" on failure.
+fetch_url() {
+  fetch_file=$2
+  rm -f "$fetch_file"
+  if command -v curl >/dev/null 2>&1; then
+    set -- curl -fsS --connect-timeout 60 --max-time 600 -o "$2" --url "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    set -- wget -q -T 60 -t 2 -O "$2" -- "$1"
+  elif command -v busybox >/dev/null 2>&1; then
+    set -- busybox wget -q -O "$2" -- "$1" # no -T: some busybox builds crash with it on a failed fetch
+  elif command -v ftp >/dev/null 2>&1; then
+    set -- ftp -o "$2" "$1"
+  else
+    fetch_how='no curl, wget, busybox or ftp on the node'
+    return 1
+  fi
+  "$@" </dev/null >/dev/null 2>&1 3>&-
+  fetch_rc=$?
+  [ "$fetch_rc" = 0 ] && [ -f "$fetch_file" ] && return 0
+  rm -f "$fetch_file"
+  fetch_how="$1 exit $fetch_rc"
+  [ "$1" = busybox ] && fetch_how="busybox wget exit $fetch_rc"
+  return 1
+}
+
 if [ -n "$req_repository" ]; then
   summary=
-  if [ -f "$req_repository/pkg_summary.gz" ] && gzip -dc "$req_repository/pkg_summary.gz" >"$WORK/summary" 2>/dev/null; then
-    summary=$WORK/summary
-  elif [ -f "$req_repository/pkg_summary.bz2" ] && command -v bzip2 >/dev/null 2>&1 &&
-    bzip2 -dc "$req_repository/pkg_summary.bz2" >"$WORK/summary" 2>/dev/null; then
-    summary=$WORK/summary
-  elif [ -f "$req_repository/pkg_summary" ] && [ -r "$req_repository/pkg_summary" ]; then
-    summary=$req_repository/pkg_summary
-  fi
+  case $req_repository in
+    /*)
+      if [ -f "$req_repository/pkg_summary.gz" ] && gzip -dc "$req_repository/pkg_summary.gz" >"$WORK/summary" 2>/dev/null; then
+        summary=$WORK/summary
+      elif [ -f "$req_repository/pkg_summary.bz2" ] && command -v bzip2 >/dev/null 2>&1 &&
+        bzip2 -dc "$req_repository/pkg_summary.bz2" >"$WORK/summary" 2>/dev/null; then
+        summary=$WORK/summary
+      elif [ -f "$req_repository/pkg_summary" ] && [ -r "$req_repository/pkg_summary" ]; then
+        summary=$req_repository/pkg_summary
+      fi
+      summary_problem="no readable pkg_summary in $req_repository"
+      ;;
+    *)
+      fetch_how=
+      if fetch_url "$req_repository/pkg_summary.gz" "$WORK/summary.gz" &&
+        gzip -dc "$WORK/summary.gz" >"$WORK/summary" 2>/dev/null; then
+        summary=$WORK/summary
+      elif command -v bzip2 >/dev/null 2>&1 &&
+        fetch_url "$req_repository/pkg_summary.bz2" "$WORK/summary.bz2" &&
+        bzip2 -dc "$WORK/summary.bz2" >"$WORK/summary" 2>/dev/null; then
+        summary=$WORK/summary
+      elif fetch_url "$req_repository/pkg_summary" "$WORK/summary"; then
+        summary=$WORK/summary
+      fi
+      summary_problem="no readable pkg_summary at $req_repository (${fetch_how:-not a pkg_summary})"
+      ;;
+  esac
   if [ -n "$summary" ]; then
     list_summary "$summary" >>"$REPORT_TMP"
   else
-    report_line "note no readable pkg_summary in $req_repository"
+    report_line "note $summary_problem"
   fi
 fi
 

@@ -2,7 +2,7 @@
  * Plan: the diff of every site turned into ordered actions, after checking that no action breaks a package that
  * stays. Pure. A site with a blocked change gets no actions at all: gridpkg refuses rather than half-breaks.
  */
-import type { SiteAction } from '../grid/protocol/types.js';
+import type { AuditFinding, SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState, IgnoreRule } from '../spec/types.js';
 import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
@@ -19,6 +19,8 @@ export interface SitePlan {
   actions: SiteAction[];
   /** Why the site is unknown or blocked. */
   reasons: string[];
+  /** Vulnerable installed packages the site's audit found (empty when the policy is `ignore` or unknown). */
+  audit: AuditFinding[];
   desired: DesiredState;
 }
 
@@ -38,6 +40,7 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
       changes,
       actions: [],
       reasons: [observation.reason],
+      audit: [],
     };
   }
 
@@ -60,7 +63,8 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
         ? 'changes'
         : 'in-sync';
   const actions = outcome === 'changes' ? orderActions(changes, observation) : [];
-  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons };
+  const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
+  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons, audit };
 }
 
 /**
@@ -235,6 +239,8 @@ export interface PlanSummary {
   sitesInSync: number;
   sitesUnknown: number;
   sitesBlocked: number;
+  /** Sites whose audit found vulnerable packages. */
+  sitesVulnerable: number;
 }
 
 export function summarizePlan(plan: Plan): PlanSummary {
@@ -247,13 +253,20 @@ export function summarizePlan(plan: Plan): PlanSummary {
     sitesInSync: 0,
     sitesUnknown: 0,
     sitesBlocked: 0,
+    sitesVulnerable: 0,
   };
   for (const site of plan.sites) {
     for (const action of site.actions) summary[action.verb]++;
+    if (site.audit.length > 0) summary.sitesVulnerable++;
     if (site.outcome === 'changes') summary.sitesWithChanges++;
     else if (site.outcome === 'in-sync') summary.sitesInSync++;
     else if (site.outcome === 'unknown') summary.sitesUnknown++;
     else summary.sitesBlocked++;
   }
   return summary;
+}
+
+/** Sites whose spec says vulnerable packages are an error (`vulnerabilities.policy: fail`) and that have some. */
+export function sitesFailingAudit(plan: Plan): SitePlan[] {
+  return plan.sites.filter((site) => site.desired.vulnerabilityPolicy === 'fail' && site.audit.length > 0);
 }

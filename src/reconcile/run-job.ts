@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
 import { isFinished } from '../grid/backend.js';
+import { requireValidProxy } from '../grid/credentials.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
@@ -23,6 +24,8 @@ export interface JobContext {
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
+  /** The X.509 proxy check for backends that need one (default: requireValidProxy); replaceable in tests. */
+  requireProxy?(options: { jobTimeoutSeconds: number; vo: string | undefined }): Promise<unknown>;
   /** Releases what backends hold open (ssh master connections); call once the run is over. */
   close?(): Promise<void>;
 }
@@ -60,6 +63,13 @@ export function runSiteJob(
       expectFingerprint: options.expectFingerprint,
       actions: options.actions ?? [],
     });
+    if (backend.needsX509Proxy) {
+      // A proxy that is missing or would expire mid-job stops here: nothing recorded, nothing submitted.
+      await (context.requireProxy ?? requireValidProxy)({
+        jobTimeoutSeconds: desired.jobTimeoutSeconds,
+        vo: desired.vo,
+      });
+    }
     const intent = await context.ledger.recordIntent({
       jobId,
       site: desired.site,

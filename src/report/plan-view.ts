@@ -22,6 +22,23 @@ export function renderPlan(plan: Plan, style: Style = plainStyle): string {
 }
 
 function renderSite(site: SitePlan, style: Style): string[] {
+  return [...renderChanges(site, style), ...renderAudit(site, style)];
+}
+
+/** One line per vulnerable package, with the kinds of vulnerability the audit named. */
+function renderAudit(site: SitePlan, style: Style): string[] {
+  const byPackage = new Map<string, string[]>();
+  for (const finding of site.audit)
+    byPackage.set(finding.pkgname, [...(byPackage.get(finding.pkgname) ?? []), finding.type]);
+  const failing = site.desired.vulnerabilityPolicy === 'fail';
+  return [...byPackage].map(
+    ([pkgname, types]) =>
+      `  ${(failing ? style.red : style.yellow)(`! vulnerable ${pkgname}`)}: ${[...new Set(types)].join(', ')}` +
+      (failing ? ' (vulnerabilities.policy: fail)' : ''),
+  );
+}
+
+function renderChanges(site: SitePlan, style: Style): string[] {
   const header = `${style.bold(`# ${site.site}`)}`;
   switch (site.outcome) {
     case 'in-sync':
@@ -109,6 +126,7 @@ export function renderSummary(plan: Plan, style: Style = plainStyle): string {
   const notes = [
     s.sitesUnknown > 0 ? style.yellow(`${s.sitesUnknown} site(s) unknown`) : '',
     s.sitesBlocked > 0 ? style.red(`${s.sitesBlocked} site(s) blocked`) : '',
+    s.sitesVulnerable > 0 ? style.yellow(`${s.sitesVulnerable} site(s) with vulnerable packages`) : '',
   ].filter(Boolean);
   const head =
     total === 0

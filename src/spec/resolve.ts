@@ -488,6 +488,9 @@ export function resolveSpec(documents: readonly SpecDocument[], options: Resolve
   return { sites: diagnostics.length > 0 ? [] : sites, diagnostics, warnings: dedupe(resolver.warnings) };
 }
 
+/** A repository URL as the schema accepts it (schemas/desired-state.schema.json, $defs/repository). */
+const REPOSITORY_URL = /^(?:https?|ftp):\/\//;
+
 function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSiteSettings {
   const local = (value: string | undefined) =>
     value === undefined || isAbsolute(value) ? value : resolvePath(dir, value);
@@ -503,8 +506,21 @@ function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSit
     };
     return out;
   }
-  for (const key of ['softwareArea', 'prefix', 'repository', 'pkgsrcTree'] as const) {
+  if (typeof backend === 'object' && backend.type === 'slurm') {
+    // The login node is this machine: its files (and the shared job directory) are local paths.
+    out.backend = {
+      ...backend,
+      ...(backend.jobsRoot ? { jobsRoot: local(backend.jobsRoot) } : {}),
+      ...(backend.slurmConf ? { slurmConf: local(backend.slurmConf) } : {}),
+      ...(backend.jobCompLog ? { jobCompLog: local(backend.jobCompLog) } : {}),
+    };
+  }
+  for (const key of ['softwareArea', 'prefix', 'pkgsrcTree'] as const) {
     if (settings[key] !== undefined) out[key] = local(settings[key]);
+  }
+  // A repository URL (http, https, ftp) is fetched by pkg_add on the site: it is not a path to resolve.
+  if (settings.repository !== undefined && !REPOSITORY_URL.test(settings.repository)) {
+    out.repository = local(settings.repository);
   }
   if (settings.bootstrap && !/^https?:\/\//.test(settings.bootstrap.source)) {
     out.bootstrap = { source: local(settings.bootstrap.source) as string };
@@ -541,7 +557,7 @@ function resolveSite(
 
 function resolveBackend(raw: RawBackend | undefined): BackendConfig {
   if (raw === undefined || raw === 'local') return { type: 'local', shell: ['/bin/sh'], environment: {} };
-  if (raw.type === 'ssh') return raw;
+  if (raw.type === 'ssh' || raw.type === 'slurm') return raw;
   return { type: 'local', shell: raw.shell ?? ['/bin/sh'], environment: raw.environment ?? {} };
 }
 

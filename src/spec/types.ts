@@ -7,7 +7,8 @@ export type RawPackage = string | { pkgpath: string; pattern?: string; state?: P
 export type RawBackend =
   | 'local'
   | { type: 'local'; shell?: string[]; environment?: Record<string, string> }
-  | SshBackendConfig;
+  | SshBackendConfig
+  | SlurmBackendConfig;
 
 export type InstallMode = 'binary' | 'source';
 
@@ -121,7 +122,39 @@ export interface SshBackendConfig {
   connectTimeoutSeconds?: number;
 }
 
-export type BackendConfig = LocalBackendConfig | SshBackendConfig;
+/**
+ * A site behind a Slurm cluster whose login node is this machine (src/grid/slurm.ts): each job is a directory under
+ * `jobsRoot` on a file system that the login node and the compute nodes share, run by sbatch. Every sbatch option
+ * comes from one of the typed settings below; there are no free-form options.
+ */
+export interface SlurmBackendConfig {
+  type: 'slurm';
+  /** sbatch --partition (default: the cluster's default partition). */
+  partition?: string;
+  /** sbatch --account. */
+  account?: string;
+  /** sbatch --qos. */
+  qos?: string;
+  /** sbatch --mem, e.g. `2G` or `500M`. */
+  memory?: string;
+  /** sbatch --cpus-per-task. */
+  cpusPerTask?: number;
+  /** Absolute directory on the shared file system for the job directories. Default: `jobs/` in the state directory. */
+  jobsRoot?: string;
+  /** Command that runs the job script on the compute node. Default ['/bin/sh']. */
+  shell?: string[];
+  /** Extra variables of the job's environment (e.g. VO_PVIER_SW_DIR); strict path-like values only. */
+  environment?: Record<string, string>;
+  /** slurm.conf for the client commands (sets SLURM_CONF). Default: theirs (SLURM_CONF or /etc/slurm/slurm.conf). */
+  slurmConf?: string;
+  /**
+   * The jobcomp/filetxt log (slurm.conf JobCompLoc), read with `sacct -c` for jobs that have left squeue when the
+   * cluster has no accounting storage (no slurmdbd). Without it, plain `sacct` is asked.
+   */
+  jobCompLog?: string;
+}
+
+export type BackendConfig = LocalBackendConfig | SshBackendConfig | SlurmBackendConfig;
 
 /** An ignore rule that applies to a site (expired rules are dropped at resolution, with a warning). */
 export interface IgnoreRule {

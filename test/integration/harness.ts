@@ -74,8 +74,15 @@ export class World {
     return site;
   }
 
-  /** Writes the spec: `packages` per site in spec YAML (list items), every site on this world's shell. */
-  async writeSpec(packagesBySite: Record<string, string>, extraSiteYaml = ''): Promise<void> {
+  /**
+   * Writes the spec: `packages` per site in spec YAML (list items), every site on this world's shell. The defaults'
+   * `repository` is this world's repository directory unless `options.repository` (a path or URL) replaces it.
+   */
+  async writeSpec(
+    packagesBySite: Record<string, string>,
+    extraSiteYaml = '',
+    options: { repository?: string } = {},
+  ): Promise<void> {
     const sites = Object.entries(packagesBySite).map(([name, packages]) => {
       const site = this.sites.get(name);
       if (!site) throw new Error(`no site ${name}`);
@@ -94,7 +101,7 @@ export class World {
       'apiVersion: gridpkg/v1',
       'defaults:',
       '  vo: pvier',
-      `  repository: ${this.repository}`,
+      `  repository: ${options.repository ?? this.repository}`,
       'sites:',
       ...sites,
       '',

@@ -4,6 +4,7 @@
 //   node build/pkgsrc-sim.mjs sim-create-repository DIR
 //   node build/pkgsrc-sim.mjs sim-create-site ROOT --repository ALLDIR [--no-bootstrap] [--install PKG]...
 //                             [--no-vulnerability-list] [--vuln-source FILE]
+import { fetchPkgPath } from './fetch.js';
 import { ExitError, processSink, runTool, Tool } from './output.js';
 import { pkgAdd } from './pkg_add.js';
 import { pkgAdmin } from './pkg_admin.js';
@@ -27,15 +28,24 @@ const USAGE =
   '                  [--no-vulnerability-list] [--vuln-source FILE]\n' +
   '(the pkgsrc simulator is a test and demo double of pkg_install, not pkgsrc)\n';
 
-function runPkgTool(name: string, argv: readonly string[]): number {
+async function runPkgTool(name: string, argv: readonly string[]): Promise<number> {
   const tool = new Tool(name, processSink);
   const body = TOOLS[name];
   if (body === undefined) return 2;
-  return runTool(tool, () => {
-    const cfg = configFromEnv(process.env, process.cwd());
-    if (typeof cfg === 'string') return tool.errx(1, cfg);
-    return body(tool, cfg, argv);
-  });
+  const env = configFromEnv(process.env, process.cwd());
+  // pkg_add fetches from http:// entries of PKG_PATH (fetch.ts): downloaded first, used as local directories.
+  const fetched =
+    name === 'pkg_add' && typeof env !== 'string'
+      ? await fetchPkgPath(env.pkgPathRaw, env.pkgPath)
+      : undefined;
+  try {
+    return runTool(tool, () => {
+      if (typeof env === 'string') return tool.errx(1, env);
+      return body(tool, fetched ? { ...env, pkgPath: fetched.dirs } : env, argv);
+    });
+  } finally {
+    fetched?.dispose();
+  }
 }
 
 async function simCreateSite(argv: readonly string[]): Promise<number> {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeRequest, ProtocolError } from '../../src/grid/protocol/index.js';
 import type { SiteAction, SiteRequest } from '../../src/grid/protocol/types.js';
 import { HOSTILE } from './hostile.js';
+import { GOOD_URLS, HOSTILE_URLS } from './urls.js';
 
 const apply: SiteRequest = {
   jobId: '20261123T101500Z-site-a-apply',
@@ -149,6 +150,19 @@ describe('encodeRequest', () => {
     expect(thrown(() => encodeRequest({ ...apply, actions: [verb] })).field).toBe('actions[0].verb');
     const pattern = { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl>=2.7' } as const;
     expect(thrown(() => encodeRequest({ ...apply, actions: [pattern] })).field).toBe('actions[0].pkgname');
+  });
+
+  it('writes a repository URL as one token, and refuses a hostile one naming the field', () => {
+    for (const url of GOOD_URLS) {
+      const text = encodeRequest({ ...apply, repository: url });
+      expect(text.split('\n')).toContain(`repository ${url}`);
+      expect(readRequest(text)).toEqual({ ...apply, repository: url });
+    }
+    for (const url of HOSTILE_URLS) {
+      const error = thrown(() => encodeRequest({ ...apply, repository: url }));
+      expect(error.field).toBe('repository');
+      expect(error.message).toContain('an http, https or ftp URL');
+    }
   });
 
   it('refuses actions and an expected fingerprint in a probe', () => {

@@ -9,12 +9,15 @@ import {
   isPattern,
   isPkgName,
   isPkgPath,
+  isRepository,
+  isRepositoryUrl,
   isSeconds,
   isSecondsToken,
   isVoName,
 } from '../../src/grid/protocol/tokens.js';
 import { isValidPattern, isValidPkgName, isValidPkgPath } from '../../src/pkgsrc/charset.js';
 import { HOSTILE } from './hostile.js';
+import { GOOD_URLS, HOSTILE_URLS } from './urls.js';
 
 describe('protocol token sets', () => {
   it.each([
@@ -157,5 +160,21 @@ describe('protocol token sets', () => {
         { numRuns: 5000 },
       );
     });
+  });
+
+  it.each(GOOD_URLS.map((u) => [u]))('repository URL %j is accepted', (url) => {
+    expect(isRepositoryUrl(url)).toBe(true);
+    expect(isRepository(url)).toBe(true);
+  });
+
+  it.each([...HOSTILE_URLS, ...HOSTILE].map((u) => [u]))('repository URL %j is refused', (url) => {
+    expect(isRepositoryUrl(url)).toBe(false);
+    expect(isRepository(url)).toBe(false);
+  });
+
+  it('takes an absolute path as a repository too, but no relative one', () => {
+    expect(isRepository('/data/packages/All')).toBe(true);
+    expect(isRepositoryUrl('/data/packages/All')).toBe(false);
+    expect(isRepository('packages/All')).toBe(false);
   });
 });

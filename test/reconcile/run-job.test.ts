@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GridBackend, JobHandle, JobState, JobSubmission } from '../../src/grid/backend.js';
+import { CredentialError } from '../../src/grid/credentials.js';
 import { type JobContext, runSiteJob } from '../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../src/reconcile/site-queue.js';
 import { Ledger } from '../../src/state/ledger.js';
@@ -32,6 +33,7 @@ function probeReport(jobId: string): string {
 
 class ScriptedBackend implements GridBackend {
   readonly kind = 'scripted';
+  needsX509Proxy = false;
   submitted: JobSubmission[] = [];
   ledgerAtSubmit: unknown;
   constructor(
@@ -138,5 +140,40 @@ describe('running one site job', () => {
     ).rejects.toThrow();
     expect(backend.submitted).toEqual([]);
     expect(await ledger.active('site-a')).toBeUndefined();
+  });
+});
+
+describe('the X.509 proxy check for grid middleware', () => {
+  it('stops a backend that needs a proxy before anything is recorded or submitted when the proxy is missing', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: '' }], l),
+    );
+    backend.needsX509Proxy = true;
+    const missing = join(stateDir, 'x509up_u1234');
+    const saved = process.env.X509_USER_PROXY;
+    process.env.X509_USER_PROXY = missing;
+    try {
+      const failure = runSiteJob(context, desired([]), 'probe');
+      await expect(failure).rejects.toBeInstanceOf(CredentialError);
+      await expect(failure).rejects.toThrow(missing);
+    } finally {
+      if (saved === undefined) delete process.env.X509_USER_PROXY;
+      else process.env.X509_USER_PROXY = saved;
+    }
+    expect(backend.submitted).toEqual([]);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
+  it('does not ask backends without grid middleware for a proxy', async () => {
+    const asked: unknown[] = [];
+    const { context, backend } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: '' }], l),
+    );
+    context.requireProxy = async (options) => asked.push(options);
+    await runSiteJob(context, desired([]), 'probe');
+    expect(asked).toEqual([]);
+    backend.needsX509Proxy = true;
+    await runSiteJob(context, desired([]), 'probe');
+    expect(asked).toEqual([{ jobTimeoutSeconds: 3600, vo: 'vo.example.org' }]);
   });
 });

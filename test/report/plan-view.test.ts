@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { planExitCode } from '../../src/cli/commands/plan.js';
 import { buildPlan } from '../../src/reconcile/plan.js';
 import { renderPlan } from '../../src/report/plan-view.js';
 import { desired, observed, requirement } from '../reconcile/fixtures.js';
@@ -61,5 +62,49 @@ describe('plan view', () => {
       '# site-a: unknown — the site was not observed; nothing will be done\n\n' +
         'No changes. 0 of 1 site(s) match the spec. 1 site(s) unknown\n',
     );
+  });
+});
+
+describe('vulnerability audit in the plan', () => {
+  const vulnerable = () => {
+    const observation = observed(['openssl-3.0.13']);
+    observation.audit = [
+      {
+        pkgname: 'openssl-3.0.13',
+        type: 'denial-of-service',
+        url: 'https://nvd.nist.gov/vuln/detail/CVE-2024-4603',
+      },
+      {
+        pkgname: 'openssl-3.0.13',
+        type: 'buffer-overflow',
+        url: 'https://nvd.nist.gov/vuln/detail/CVE-2024-5535',
+      },
+    ];
+    return observation;
+  };
+  const planWith = (policy: 'ignore' | 'warn' | 'fail') =>
+    buildPlan(
+      [{ ...desired([requirement('security/openssl')]), vulnerabilityPolicy: policy }],
+      [vulnerable()],
+      {
+        specFile: 's.yaml',
+        specDigest: 'sha256:0',
+      },
+    );
+
+  it('lists vulnerable packages per site and counts the sites in the summary (policy warn)', () => {
+    const text = renderPlan(planWith('warn'));
+    expect(text).toContain('  ! vulnerable openssl-3.0.13: denial-of-service, buffer-overflow\n');
+    expect(text).toContain('1 site(s) with vulnerable packages');
+    expect(planExitCode(planWith('warn'), false)).toBe(0);
+  });
+
+  it('makes the plan fail with policy fail, and says why', () => {
+    expect(renderPlan(planWith('fail'))).toContain('(vulnerabilities.policy: fail)');
+    expect(planExitCode(planWith('fail'), false)).toBe(1);
+  });
+
+  it('shows nothing with policy ignore', () => {
+    expect(renderPlan(planWith('ignore'))).not.toContain('vulnerable');
   });
 });

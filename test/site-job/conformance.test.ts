@@ -14,10 +14,12 @@ import {
   isJobId,
   isPkgName,
   isPkgPath,
+  isRepository,
   isSecondsToken,
   isVoName,
 } from '../../src/grid/protocol/tokens.js';
 import { HOSTILE } from '../protocol/hostile.js';
+import { GOOD_URLS, HOSTILE_URLS } from '../protocol/urls.js';
 import { JobRoom, reportOf } from './harness.js';
 import { requireTool, SHELLS } from './support.js';
 
@@ -68,6 +70,13 @@ const KINDS: Kind[] = [
       '/a+b,c',
       `/${'x'.repeat(1024)}`,
     ]).map((t, i) => (i % 2 === 0 && !t.startsWith('/') ? `/${t}` : t)),
+  },
+  {
+    name: 'repository (path or URL)',
+    accepts: isRepository,
+    line: (t) => `repository ${t}`,
+    mode: 'probe',
+    samples: random(8, [...GOOD_URLS, ...HOSTILE_URLS, '/data/packages/All', 'packages/All']),
   },
   {
     name: 'PKGPATH',

@@ -302,3 +302,54 @@ describe('split specs', () => {
     ]);
   });
 });
+
+describe('repository: a path or a URL', () => {
+  it('keeps http, https and ftp URLs as written and still resolves relative paths from the spec directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-spec-'));
+    await writeFile(
+      join(dir, 'spec.yaml'),
+      lines(
+        H,
+        'defaults: { repository: https://cdn.example.org/pkgsrc/All }',
+        'sites:',
+        '  a: {}',
+        '  b: { repository: "http://127.0.0.1:8080/All" }',
+        '  c: { repository: ftp://ftp.example.org/pub/pkgsrc/packages/NetBSD/x86_64/10.0/All }',
+        '  d: { repository: repo/All }',
+        '  e: { repository: /data/packages/All }',
+        '  f: { repository: "https://cdn.example.org" }',
+      ),
+    );
+    const spec = await loadSpec(join(dir, 'spec.yaml'), { today: TODAY });
+    expect(Object.fromEntries(spec.sites.map((s) => [s.site, s.repository]))).toEqual({
+      a: 'https://cdn.example.org/pkgsrc/All',
+      b: 'http://127.0.0.1:8080/All',
+      c: 'ftp://ftp.example.org/pub/pkgsrc/packages/NetBSD/x86_64/10.0/All',
+      d: join(dir, 'repo', 'All'),
+      e: '/data/packages/All',
+      f: 'https://cdn.example.org',
+    });
+  });
+
+  it.each([
+    ['http://h/x;id', 'a shell separator'],
+    ['http://h/$(id)', 'a command substitution'],
+    ['http://user:pw@h/', 'credentials'],
+    ['http://h/a b', 'a space'],
+    ['http://h/../x', 'a .. component'],
+    ['http://h/x/..', 'a trailing .. component'],
+    ['file:///etc', 'another scheme'],
+    ['http://h/?q=1', 'a query'],
+    ['http://h/x#frag', 'a fragment'],
+    ['http://-h/x', 'a host that starts with -'],
+    ['http://h:/x', 'an empty port'],
+    ['HTTP://h/x', 'an upper-case scheme'],
+    ['http:///x', 'no host'],
+  ])('refuses %s (%s) with its location', (url) => {
+    const { errors } = outcome(lines(H, 'sites:', '  a:', `    repository: ${JSON.stringify(url)}`));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(
+      /^spec\.yaml:4:17 sites\.a\.repository is not a path or an http, https or ftp URL \(got /,
+    );
+  });
+});

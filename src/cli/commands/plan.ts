@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { planSites } from '../../reconcile/engine.js';
-import type { Plan } from '../../reconcile/plan.js';
+import { type Plan, sitesFailingAudit } from '../../reconcile/plan.js';
 import { specDigest, writePlanFile } from '../../reconcile/plan-file.js';
 import { renderPlan } from '../../report/plan-view.js';
 import { loadSpec } from '../../spec/index.js';
@@ -57,7 +57,8 @@ export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCode
 }
 
 export function planExitCode(plan: Plan, detailed: boolean): ExitCodeValue {
-  if (plan.sites.some((s) => s.outcome === 'blocked')) return ExitCode.error;
+  if (plan.sites.some((s) => s.outcome === 'blocked') || sitesFailingAudit(plan).length > 0)
+    return ExitCode.error;
   if (plan.sites.some((s) => s.outcome === 'unknown')) return ExitCode.unknown;
   if (detailed && plan.sites.some((s) => s.outcome === 'changes')) return ExitCode.changes;
   return ExitCode.ok;

@@ -10,6 +10,8 @@ export {
   isPattern,
   isPkgName,
   isPkgPath,
+  isRepository,
+  isRepositoryUrl,
   isSeconds,
   isSecondsToken,
   isVersionToken,

@@ -5,6 +5,7 @@ import {
   isJobId,
   isPkgName,
   isPkgPath,
+  isRepository,
   isSeconds,
   isVoName,
   MAX_JOB_ID_LENGTH,
@@ -40,6 +41,8 @@ const RULES = {
   jobId: `1–${MAX_JOB_ID_LENGTH} characters of A-Z a-z 0-9 . _ -, not starting with -`,
   vo: 'A-Z a-z 0-9 . _ -, not starting with -',
   path: 'an absolute path of A-Z a-z 0-9 . _ - / + , without .. components',
+  repository:
+    'an absolute path, or an http, https or ftp URL (host A-Z a-z 0-9 . -, optional port, path as an absolute path; no user@, query or fragment)',
   pkgpath: 'category/name, each part A-Z a-z 0-9 . _ - +',
   pkgname: 'base-version of A-Z a-z 0-9 . _ - +, the version starting with a digit',
   seconds: 'an integer from 0 to 999999999',
@@ -63,12 +66,16 @@ export function encodeRequest(request: SiteRequest): string {
   for (const [field, directive] of [
     ['swdir', 'swdir'],
     ['prefix', 'prefix'],
-    ['repository', 'repository'],
   ] as const) {
     const value = request[field];
     if (value === undefined) continue;
     if (!isAbsolutePath(value)) throw new ProtocolError(field, value, RULES.path);
     lines.push(`${directive} ${value}`);
+  }
+  if (request.repository !== undefined) {
+    if (!isRepository(request.repository))
+      throw new ProtocolError('repository', request.repository, RULES.repository);
+    lines.push(`repository ${request.repository}`);
   }
   if (request.lockStaleSeconds !== undefined) {
     if (!isSeconds(request.lockStaleSeconds))

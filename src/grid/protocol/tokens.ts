@@ -46,6 +46,28 @@ export function isAbsolutePath(token: unknown): token is string {
   return sane(token) && PATH_CHARS.test(token) && !token.split('/').includes('..');
 }
 
+const URL_TOKEN = /^(?:https?|ftp):\/\/[A-Za-z0-9][A-Za-z0-9.-]*(?::([0-9]{1,5}))?(\/[\s\S]*)?$/;
+
+/**
+ * Repository URL: `http://`, `https://` or `ftp://`, a host of `A-Z a-z 0-9 . -` (starting with a letter or digit),
+ * an optional port (1–5 digits, at most 65535), and an optional path that is an absolute path token (so no `..`
+ * component). No credentials (`user@`), no query, no fragment, nothing that needs escaping: pkg_add and the fetch
+ * tool get it as one argument, exactly as written.
+ */
+export function isRepositoryUrl(token: unknown): token is string {
+  if (!sane(token)) return false;
+  const m = URL_TOKEN.exec(token);
+  if (!m) return false;
+  const [, port, urlPath] = m;
+  if (port !== undefined && Number(port) > 65535) return false;
+  return urlPath === undefined || isAbsolutePath(urlPath);
+}
+
+/** The `repository` of a request: an absolute path on the site, or a repository URL. */
+export function isRepository(token: unknown): token is string {
+  return isAbsolutePath(token) || isRepositoryUrl(token);
+}
+
 /**
  * PKGPATH, PKGNAME and pkg_match pattern: the pkgsrc domain's predicates are the rule (src/pkgsrc/charset.ts);
  * the protocol only names them. The script's `case` checks mirror them (test/site-job/conformance.test.ts).

@@ -22,6 +22,7 @@ export interface SiteRequest {
   vo?: string;
   swdir?: string;
   prefix?: string;
+  /** PKG_PATH: an absolute path on the site, or an http://, https:// or ftp:// URL (tokens.ts isRepository). */
   repository?: string;
   lockStaleSeconds?: number;
   expectFingerprint?: string;

@@ -369,8 +369,29 @@ export const CASES: MalformedCase[] = [
   },
   {
     name: 'unknown backend type',
-    errors: ['spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh (got "slurm")'],
-    text: site('    backend: { type: slurm }'),
+    errors: ['spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh, slurm (got "condor")'],
+    text: site('    backend: { type: condor }'),
+  },
+  {
+    name: 'slurm partition that sbatch would read as an option',
+    errors: [
+      'spec.yaml:4:40 sites.site-a.backend.partition is not a Slurm name (got "--wrap=id") | Letters, digits and _ . - only (sbatch --partition; default: the cluster\'s default partition).',
+    ],
+    text: site('    backend: { type: slurm, partition: "--wrap=id" }'),
+  },
+  {
+    name: 'free-form sbatch options on a slurm backend',
+    errors: [
+      'spec.yaml:4:29 unknown key "sbatchOptions" in sites.site-a.backend | allowed keys: type, partition, account, qos, memory, cpusPerTask, jobsRoot, shell, environment, slurmConf, jobCompLog',
+    ],
+    text: site('    backend: { type: slurm, sbatchOptions: "--wrap=id" }'),
+  },
+  {
+    name: 'slurm memory that is not a size',
+    errors: [
+      'spec.yaml:4:37 sites.site-a.backend.memory is not a memory size (got "2 GB") | Digits with an optional unit K, M, G or T, e.g. 2G (sbatch --mem).',
+    ],
+    text: site('    backend: { type: slurm, memory: 2 GB }'),
   },
   {
     name: 'ssh backend without host',
@@ -404,6 +425,48 @@ export const CASES: MalformedCase[] = [
       'spec.yaml:4:26 sites.site-a.bootstrap.source is not a path or an http(s) URL (got "https://x.org/$(id)") | A bootstrap kit or pkgsrc tree: a path, or an http(s) URL.',
     ],
     text: site('    bootstrap: { source: "https://x.org/$(id)" }'),
+  },
+  {
+    name: 'repository URL with credentials',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "http://user:pw@cdn.example.org/All") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "http://user:pw@cdn.example.org/All"'),
+  },
+  {
+    name: 'repository URL with a command',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "https://cdn.example.org/$(id)") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "https://cdn.example.org/$(id)"'),
+  },
+  {
+    name: 'repository URL with a query',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "https://cdn.example.org/All?q=1") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "https://cdn.example.org/All?q=1"'),
+  },
+  {
+    name: 'repository URL climbing out with ..',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "http://cdn.example.org/pkgsrc/../All") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "http://cdn.example.org/pkgsrc/../All"'),
+  },
+  {
+    name: 'repository URL of another scheme',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "file:///etc") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "file:///etc"'),
+  },
+  {
+    name: 'repository URL with a port out of range',
+    errors: [
+      'spec.yaml:4:17 sites.site-a.repository is not a path or an http, https or ftp URL (got "http://cdn.example.org:65536/All") | Binary package repository (PKG_PATH) as seen from the site: a path (relative paths are resolved from the directory of the spec file), or an http://, https:// or ftp:// URL that pkg_add fetches from (no user@, query, fragment or .. component).',
+    ],
+    text: site('    repository: "http://cdn.example.org:65536/All"'),
   },
   {
     name: 'include path with a semicolon',

@@ -1,0 +1,291 @@
+/**
+ * The slurm backend against a real single-node Slurm 22.05 with munge on loopback (scripts/services/slurm-up.sh):
+ * the real job script converging a simulated pkgsrc site through the engine, cancel (scancel), a job killed from
+ * outside (scancel by someone else; kill of the job's process), slurmctld down during a poll and back, one squeue
+ * call for the status of many jobs, a job that left squeue read back from the real jobcomp log, and the latency of
+ * one probe job. Without the cluster these tests skip loudly; with CI=true they fail.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GridBackend, JobHandle, JobState } from '../../../src/grid/backend.js';
+import { createBackend, SITE_JOB_SCRIPT } from '../../../src/grid/index.js';
+import {
+  defaultSlurmExec,
+  SlurmBackend,
+  type SlurmBackendConfig,
+  type SlurmBackendOptions,
+  type SlurmExec,
+  SlurmUnavailableError,
+} from '../../../src/grid/slurm.js';
+import { applyPlan, planSites } from '../../../src/reconcile/engine.js';
+import { type JobContext, runSiteJob } from '../../../src/reconcile/run-job.js';
+import { SiteQueue } from '../../../src/reconcile/site-queue.js';
+import type { DesiredState, Requirement } from '../../../src/spec/types.js';
+import { Ledger } from '../../../src/state/ledger.js';
+import { ObservationStore } from '../../../src/state/observations.js';
+import { createRepository } from '../../pkgsrc-sim/repository.js';
+import { createSite } from '../../pkgsrc-sim/site.js';
+import { partitionState, type SlurmEnv, slurmEnvironment } from './harness.js';
+
+const env = slurmEnvironment();
+const run = Math.random().toString(36).slice(2, 8);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(
+  backend: GridBackend,
+  job: JobHandle,
+  wanted: JobState['state'][],
+  tries = 400,
+): Promise<JobState> {
+  for (let i = 0; i < tries; i++) {
+    const state = (await backend.status([job])).get(job.jobId);
+    if (state && wanted.includes(state.state)) return state;
+    await sleep(50);
+  }
+  throw new Error(`job ${job.jobId} never reached ${wanted.join('/')}`);
+}
+
+function requirement(pkgpath: string): Requirement {
+  return { pkgpath, pattern: undefined, state: 'present', source: { file: 'spec.yaml', line: 1, column: 1 } };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!env)('slurm backend against a real Slurm', () => {
+  const e = env as SlurmEnv;
+  /** The environment of Slurm commands the tests run themselves (a function: the body runs even when skipped). */
+  const slurmEnv = () => ({ ...process.env, SLURM_CONF: e.conf });
+  let root: string;
+  let repository: string;
+  const config = (extra: Partial<SlurmBackendConfig> = {}): SlurmBackendConfig => ({
+    type: 'slurm',
+    partition: e.partition,
+    slurmConf: e.conf,
+    jobCompLog: e.jobCompLog,
+    jobsRoot: join(root, 'jobs'),
+    ...extra,
+  });
+  const backend = (extra: Partial<SlurmBackendOptions> = {}): SlurmBackend => {
+    const { type: _type, ...settings } = config();
+    return new SlurmBackend({ ...settings, jobsRoot: join(root, 'jobs'), ...extra });
+  };
+  const submit = (b: SlurmBackend, jobId: string, scriptPath: string, timeoutSeconds = 120) =>
+    b.submit({ jobId, site: 'site-a', scriptPath, request: 'req\n', timeoutSeconds });
+  const file = async (name: string, text: string) => {
+    const path = join(root, name);
+    await writeFile(path, text, { mode: 0o755 });
+    return path;
+  };
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gridpkg-slurm-e2e-'));
+    repository = await createRepository(join(root, 'packages'));
+  });
+  afterAll(async () => {
+    // Nothing of ours may keep running: cancel every job of this run still known to Slurm, then remove the files.
+    const ids = execFileSync('squeue', ['-h', '-o', '%i %j'], { env: slurmEnv(), encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(`-${run}`))
+      .map((line) => line.split(' ')[0] ?? '');
+    if (ids.length > 0) execFileSync('scancel', ids, { env: slurmEnv() });
+    await rm(root, { recursive: true, force: true });
+  });
+
+  function context(stateDir: string): JobContext {
+    return {
+      backendFor: (desired) => createBackend(desired.backend, { jobsRoot: '/unused' }),
+      ledger: new Ledger(stateDir),
+      observations: new ObservationStore(stateDir),
+      queue: new SiteQueue(),
+      scriptPath: SITE_JOB_SCRIPT,
+      pollIntervalMs: { first: 20, max: 200 },
+      progress: () => undefined,
+    };
+  }
+
+  function desiredFor(swdir: string, site: string, requirements: Requirement[]): DesiredState {
+    return {
+      site,
+      vo: 'pvier',
+      softwareArea: swdir,
+      prefix: undefined,
+      repository,
+      lockStaleSeconds: 1800,
+      jobTimeoutSeconds: 600,
+      backend: config(),
+      requirements,
+    };
+  }
+
+  const addSite = (name: string, installed: string[] = []) =>
+    createSite({ root: join(root, 'sites', name), repository, installed });
+
+  it('converges a simulated site through the engine: plan, apply, plan again clean', async () => {
+    const site = await addSite('converge', ['gsl-2.7nb1']);
+    const ctx = context(join(root, 'state-converge'));
+    const desired = desiredFor(site.swdir, `site-slurm-${run}`, [
+      requirement('math/gsl'),
+      requirement('math/root'),
+    ]);
+    const plan = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
+    expect(plan.sites[0]?.outcome).toBe('changes');
+    const results = await applyPlan(ctx, plan, { concurrency: 1 });
+    expect(results.map((r) => r.status)).toEqual(['ok']);
+    const pkgdb = (await readdir(site.pkgdb))
+      .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
+      .sort();
+    expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
+    const again = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
+    expect(again.sites[0]?.outcome).toBe('in-sync');
+    // The jobs really went through Slurm: their names are in the jobcomp log.
+    expect(readFileSync(e.jobCompLog, 'utf8')).toMatch(/Name=gridpkg-site-slurm-/);
+  });
+
+  it('measures one probe job end to end (median of 5)', async () => {
+    const site = await addSite('latency');
+    const ctx = context(join(root, 'state-latency'));
+    const desired = desiredFor(site.swdir, `site-latency-${run}`, [requirement('math/gsl')]);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      const result = await runSiteJob(ctx, desired, 'probe');
+      times.push(performance.now() - start);
+      expect(result.observation.state).toBe('known');
+    }
+    times.sort((a, b) => a - b);
+    const median = times[2] ?? Number.NaN;
+    console.log(
+      `slurm backend: one probe job end to end, median of 5: ${median.toFixed(0)} ms ` +
+        `(all: ${times.map((t) => t.toFixed(0)).join(', ')} ms)`,
+    );
+    expect(median).toBeLessThan(30_000);
+  });
+
+  it('asks for the status of many jobs with one squeue call', async () => {
+    const b = backend();
+    const script = await file('quick.sh', 'echo done > "$2"\n');
+    const jobs: JobHandle[] = [];
+    for (let i = 0; i < 6; i++) jobs.push(await submit(b, `many-${run}-${i}`, script));
+    for (;;) {
+      const before = b.calls.length;
+      const states = await b.status(jobs);
+      expect(b.calls.length - before).toBe(1);
+      expect(b.calls.at(-1)?.[0]).toBe('squeue');
+      expect(states.size).toBe(6);
+      if ([...states.values()].every((s) => s.state === 'done')) break;
+      await sleep(50);
+    }
+    expect((await b.fetch(jobs[0] as JobHandle)).report).toBe('done\n');
+    await expect(submit(b, `many-${run}-0`, script)).rejects.toThrow(/EEXIST/);
+  });
+
+  it('reads a job that has left squeue from the real jobcomp log before calling it lost', async () => {
+    const b = backend();
+    const script = await file('ends.sh', 'exit 0\n');
+    const job = await submit(b, `gone-${run}`, script);
+    await waitFor(b, job, ['done']);
+    // squeue keeps finished jobs for MinJobAge (300 s here); play its forgetting, and let sacct -c answer for real.
+    const forgetful: SlurmExec = async (command, args, options) =>
+      command === 'squeue'
+        ? { exitCode: 1, stdout: '', stderr: 'slurm_load_jobs error: Invalid job id specified\n' }
+        : defaultSlurmExec(command, args, options);
+    const b2 = backend({ exec: forgetful });
+    const state = (await b2.status([job])).get(job.jobId);
+    expect(b2.calls.map((c) => c[0])).toEqual(['squeue', 'sacct']);
+    expect(b2.calls[1]).toContain(`--file=${e.jobCompLog}`);
+    expect(state).toEqual({ state: 'done', exitCode: 0, raw: 'COMPLETED 0:0 (accounting)' });
+    const unknown = {
+      jobId: `never-${run}`,
+      site: 's',
+      backendId: `slurm:999999:${join(root, 'jobs', `never-${run}`)}`,
+    };
+    expect((await b2.status([unknown])).get(unknown.jobId)).toMatchObject({ state: 'lost', raw: 'vanished' });
+  });
+
+  it('cancels a running job with scancel: failed, cancelled', async () => {
+    const b = backend();
+    const script = await file('slow.sh', 'sleep 60\n');
+    const job = await submit(b, `cancel-${run}`, script);
+    await waitFor(b, job, ['running']);
+    await b.cancel(job);
+    expect(await waitFor(b, job, ['failed', 'done', 'lost'])).toMatchObject({
+      state: 'failed',
+      reason: 'cancelled',
+      raw: 'CANCELLED',
+    });
+    await b.clean(job);
+    expect(existsSync(join(root, 'jobs', job.jobId))).toBe(false);
+  });
+
+  it('reports a job killed from outside as failed, and the next apply works', async () => {
+    const b = backend();
+    const script = await file('sleepy.sh', 'sleep 60\n');
+    // Someone else's scancel.
+    const first = await submit(b, `other-${run}`, script);
+    await waitFor(b, first, ['running']);
+    execFileSync('scancel', [first.backendId.split(':')[1] ?? ''], { env: slurmEnv() });
+    expect(await waitFor(b, first, ['failed', 'done', 'lost'])).toMatchObject({
+      state: 'failed',
+      reason: 'cancelled',
+    });
+    // The job's own process (the batch script) killed on the node.
+    const second = await submit(b, `killed-${run}`, script);
+    await waitFor(b, second, ['running']);
+    const pidFile = join(root, 'jobs', second.jobId, 'pid');
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await sleep(20);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    const killed = await waitFor(b, second, ['failed', 'done', 'lost']);
+    expect(killed.state).toBe('failed');
+    console.log(`slurm backend: a batch script killed with SIGKILL is reported as ${JSON.stringify(killed)}`);
+    for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(20);
+
+    const site = await addSite('after-kill');
+    const ctx = context(join(root, 'state-after-kill'));
+    const desired = desiredFor(site.swdir, `site-after-kill-${run}`, [requirement('math/gsl')]);
+    const plan = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
+    expect((await applyPlan(ctx, plan, { concurrency: 1 })).map((r) => r.status)).toEqual(['ok']);
+  });
+
+  it('finds a job again by its id from a new backend object (a restarted controller)', async () => {
+    const script = await file('find.sh', 'echo found > "$2"\n');
+    const job = await submit(backend(), `find-${run}`, script);
+    const restarted = backend();
+    expect(await restarted.find('site-a', job.jobId)).toEqual(job);
+    expect(await restarted.find('site-a', `nothing-${run}`)).toBeUndefined();
+    expect(await waitFor(restarted, job, ['done'])).toMatchObject({ exitCode: 0 });
+  });
+
+  it('survives slurmctld going down during a poll: status throws, the job runs on, and is collected after restart', async () => {
+    const b = backend({ commandTimeoutMs: 30_000 });
+    const script = await file('three-seconds.sh', 'sleep 3; echo survived > "$2"\n');
+    const job = await submit(b, `outage-${run}`, script);
+    await waitFor(b, job, ['running']);
+    const pid = Number(readFileSync(e.slurmctldPidFile, 'utf8'));
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
+    expect(isAlive(pid)).toBe(false);
+    try {
+      await expect(b.status([job])).rejects.toBeInstanceOf(SlurmUnavailableError);
+      await expect(b.cancel({ ...job, jobId: job.jobId })).rejects.toBeInstanceOf(SlurmUnavailableError);
+    } finally {
+      // Restart with the saved state (no -c): slurmctld writes its new pid to the same pid file.
+      execFileSync('slurmctld', ['-f', e.conf], { env: slurmEnv() });
+    }
+    for (let i = 0; i < 100 && partitionState(e) === undefined; i++) await sleep(100);
+    // The cancel above never reached slurmctld: the job ends on its own.
+    expect(await waitFor(b, job, ['done', 'failed', 'lost'])).toMatchObject({ state: 'done', exitCode: 0 });
+    expect((await b.fetch(job)).report).toBe('survived\n');
+  }, 120_000);
+});
