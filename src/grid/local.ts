@@ -5,10 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { readJobFile } from './job-files.js';
 
 /** The runner is constant text; the job directory and the shell come in as positional arguments, never spliced. */
 const RUNNER = [
@@ -21,7 +22,6 @@ const RUNNER = [
 
 /** A job that has not written its pid this long after submission never started. */
 const START_GRACE_MS = 60_000;
-const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
 export interface LocalBackendOptions {
   jobsRoot: string;
@@ -74,7 +74,7 @@ export class LocalBackend implements GridBackend {
     if (!meta) return { state: 'lost', reason: `job directory ${dir} is gone`, raw: 'missing' };
     const finished = await this.finishedState(dir);
     if (finished) return finished;
-    const pid = Number((await readText(join(dir, 'pid')))?.trim());
+    const pid = Number((await readJobFile(join(dir, 'pid')))?.trim());
     if (!pid) {
       return Date.now() - meta.submittedAt > START_GRACE_MS
         ? { state: 'lost', reason: 'the job process never started', raw: 'not-started' }
@@ -98,9 +98,9 @@ export class LocalBackend implements GridBackend {
   }
 
   private async finishedState(dir: string): Promise<JobState | undefined> {
-    const ended = await readText(join(dir, 'ended-by'));
+    const ended = await readJobFile(join(dir, 'ended-by'));
     if (ended) return { state: 'failed', reason: ended.trim(), raw: 'killed' };
-    const exit = await readText(join(dir, 'exit-status'));
+    const exit = await readJobFile(join(dir, 'exit-status'));
     if (exit === undefined) return undefined;
     const exitCode = Number(exit.trim());
     return {
@@ -113,14 +113,14 @@ export class LocalBackend implements GridBackend {
   async fetch(job: JobHandle): Promise<JobOutput> {
     const dir = job.backendId;
     return {
-      report: await readText(join(dir, 'report.txt')),
-      stdout: (await readText(join(dir, 'stdout.txt'))) ?? '',
-      stderr: (await readText(join(dir, 'stderr.txt'))) ?? '',
+      report: await readJobFile(join(dir, 'report.txt')),
+      stdout: (await readJobFile(join(dir, 'stdout.txt'))) ?? '',
+      stderr: (await readJobFile(join(dir, 'stderr.txt'))) ?? '',
     };
   }
 
   async cancel(job: JobHandle): Promise<void> {
-    const pid = Number((await readText(join(job.backendId, 'pid')))?.trim());
+    const pid = Number((await readJobFile(join(job.backendId, 'pid')))?.trim());
     if (pid && isRunnerAlive(pid, job.backendId)) await this.kill(job.backendId, pid, 'cancelled');
   }
 
@@ -152,25 +152,8 @@ function isRunnerAlive(pid: number, dir: string): boolean {
   }
 }
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    const info = await stat(path);
-    if (info.size <= MAX_OUTPUT_BYTES) return await readFile(path, 'utf8');
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(MAX_OUTPUT_BYTES);
-      await handle.read(buffer, 0, MAX_OUTPUT_BYTES, 0);
-      return buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
 async function readJson<T>(path: string): Promise<T | undefined> {
-  const text = await readText(path);
+  const text = await readJobFile(path);
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text) as T;

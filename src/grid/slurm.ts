@@ -14,12 +14,13 @@
  * `slurmConf` when given.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { execa } from 'execa';
 import type { SlurmBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { readJobFile } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
 import { RUNNER } from './slurm/runner.js';
 import { mapSlurmState, parseSacct, parseSqueue, type SlurmRecord, timeLimit } from './slurm/states.js';
@@ -61,7 +62,6 @@ export class SlurmCommandError extends Error {
   override name = 'SlurmCommandError';
 }
 
-const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 /** Partition, account and QOS names. */
 const SLURM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 /** --mem: a number with an optional unit. */
@@ -243,7 +243,7 @@ export class SlurmBackend implements GridBackend {
   async find(site: string, jobId: string): Promise<JobHandle | undefined> {
     const dir = this.jobDir(jobId);
     if (!existsSync(join(dir, 'job.json'))) return undefined;
-    let slurmId = (await readText(join(dir, 'slurm-id')))?.trim();
+    let slurmId = (await readJobFile(join(dir, 'slurm-id')))?.trim();
     if (!slurmId) {
       const result = await this.run('squeue', ['-h', '-t', 'all', '-n', `gridpkg-${jobId}`, '-o', '%i']);
       if (result.exitCode !== 0) throw new SlurmUnavailableError(`squeue: ${result.stderr.trim()}`);
@@ -317,9 +317,9 @@ export class SlurmBackend implements GridBackend {
   async fetch(job: JobHandle): Promise<JobOutput> {
     const { dir } = this.parseHandle(job);
     return {
-      report: await readText(join(dir, 'report.txt')),
-      stdout: (await readText(join(dir, 'stdout.txt'))) ?? '',
-      stderr: (await readText(join(dir, 'stderr.txt'))) ?? '',
+      report: await readJobFile(join(dir, 'report.txt')),
+      stdout: (await readJobFile(join(dir, 'stdout.txt'))) ?? '',
+      stderr: (await readJobFile(join(dir, 'stderr.txt'))) ?? '',
     };
   }
 
@@ -352,25 +352,8 @@ function unreachable(message: string): boolean {
 }
 
 async function readExitStatus(dir: string): Promise<number | undefined> {
-  const text = await readText(join(dir, 'exit-status'));
+  const text = await readJobFile(join(dir, 'exit-status'));
   if (text === undefined) return undefined;
   const value = text.trim();
   return /^\d+$/.test(value) ? Number(value) : -1;
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    const info = await stat(path);
-    if (info.size <= MAX_OUTPUT_BYTES) return await readFile(path, 'utf8');
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(MAX_OUTPUT_BYTES);
-      await handle.read(buffer, 0, MAX_OUTPUT_BYTES, 0);
-      return buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return undefined;
-  }
 }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SshBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { MAX_OUTPUT_BYTES } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
 import {
   isEnvName,
@@ -67,7 +68,6 @@ export class SshRemoteError extends Error {
 
 /** A job that has not written its pid this long after it was started never started. */
 const START_GRACE_SECONDS = 60;
-const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 const CONTROL_PERSIST_SECONDS = 60;
 
 export const defaultSshExec: SshExec = async (command, args, options) => {

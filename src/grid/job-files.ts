@@ -1,0 +1,23 @@
+/** Reading the files a job leaves in its directory (report, stdout, stderr), never more than a cap. */
+import { open, readFile, stat } from 'node:fs/promises';
+
+/** Job output beyond this is cut: a runaway job must not take the controller's memory with it. */
+export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
+
+/** The file's text, at most MAX_OUTPUT_BYTES of it; undefined when it does not exist or cannot be read. */
+export async function readJobFile(path: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (info.size <= MAX_OUTPUT_BYTES) return await readFile(path, 'utf8');
+    const handle = await open(path, 'r');
+    try {
+      const buffer = Buffer.alloc(MAX_OUTPUT_BYTES);
+      await handle.read(buffer, 0, MAX_OUTPUT_BYTES, 0);
+      return buffer.toString('utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
