@@ -5,11 +5,13 @@ import type { GridBackend } from './backend.js';
 import { LocalBackend } from './local.js';
 import { SlurmBackend } from './slurm.js';
 import { SshBackend } from './ssh.js';
+import { TemplateBackend } from './template.js';
 
 export type * from './backend.js';
 export { LocalBackend } from './local.js';
 export { SlurmBackend, type SlurmBackendConfig } from './slurm.js';
 export { SshBackend, type SshBackendConfig } from './ssh.js';
+export { TemplateBackend, type TemplateBackendConfig } from './template.js';
 
 /** The POSIX sh job script shipped with every job (copied next to the compiled module by the build). */
 export const SITE_JOB_SCRIPT = fileURLToPath(new URL('./site-job.sh', import.meta.url));
@@ -29,6 +31,10 @@ export function createBackend(config: BackendConfig, options: { jobsRoot: string
     case 'slurm': {
       const { type: _type, jobsRoot, ...settings } = config;
       return new SlurmBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
+    }
+    case 'template': {
+      const { type: _type, jobsRoot, ...settings } = config;
+      return new TemplateBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
     }
   }
 }

@@ -515,6 +515,10 @@ function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSit
       ...(backend.jobCompLog ? { jobCompLog: local(backend.jobCompLog) } : {}),
     };
   }
+  if (typeof backend === 'object' && backend.type === 'template') {
+    // The commands run on this machine: the job directory is a local path. Argv words are taken as written.
+    out.backend = { ...backend, ...(backend.jobsRoot ? { jobsRoot: local(backend.jobsRoot) } : {}) };
+  }
   for (const key of ['softwareArea', 'prefix', 'pkgsrcTree'] as const) {
     if (settings[key] !== undefined) out[key] = local(settings[key]);
   }
@@ -557,7 +561,7 @@ function resolveSite(
 
 function resolveBackend(raw: RawBackend | undefined): BackendConfig {
   if (raw === undefined || raw === 'local') return { type: 'local', shell: ['/bin/sh'], environment: {} };
-  if (raw.type === 'ssh' || raw.type === 'slurm') return raw;
+  if (raw.type === 'ssh' || raw.type === 'slurm' || raw.type === 'template') return raw;
   return { type: 'local', shell: raw.shell ?? ['/bin/sh'], environment: raw.environment ?? {} };
 }
 

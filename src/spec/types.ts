@@ -8,7 +8,8 @@ export type RawBackend =
   | 'local'
   | { type: 'local'; shell?: string[]; environment?: Record<string, string> }
   | SshBackendConfig
-  | SlurmBackendConfig;
+  | SlurmBackendConfig
+  | TemplateBackendConfig;
 
 export type InstallMode = 'binary' | 'source';
 
@@ -154,7 +155,51 @@ export interface SlurmBackendConfig {
   jobCompLog?: string;
 }
 
-export type BackendConfig = LocalBackendConfig | SshBackendConfig | SlurmBackendConfig;
+/** One configured command of a template backend: an argv array, run without a shell. */
+export interface TemplateCommand {
+  /** argv[0] is the program; placeholders {jobDir} {runner} {jobName} {id} {ids} {timeoutMinutes} (docs/templates.md). */
+  argv: string[];
+}
+
+/**
+ * A site reached through commands configured in the spec (src/grid/template.ts, docs/templates.md): HTCondor-CE,
+ * gLite WMS, DIRAC, Slurm, ... Commands run as argv arrays, never through a shell.
+ */
+export interface TemplateBackendConfig {
+  type: 'template';
+  /** Absolute directory for the job directories. Default: `jobs/` in the state directory. */
+  jobsRoot?: string;
+  /** Command that runs the job script where the job runs. Default ['/bin/sh']. */
+  shell?: string[];
+  /** Extra variables of the job's environment; strict path-like values only. */
+  environment?: Record<string, string>;
+  /** Extra variables of the configured commands' environment (SLURM_CONF, X509_USER_PROXY, ...). */
+  commandEnvironment?: Record<string, string>;
+  /** x509: the X.509 proxy is checked before every submission. Default none. */
+  credentials?: 'none' | 'x509';
+  /** Polls a job may be missing from the status output (without an exit status) before it is lost. Default 3. */
+  missingPolls?: number;
+  /** Constant files written into every job directory (a JDL, a submit description); no placeholders inside. */
+  files?: Record<string, string>;
+  /** Run in the job directory; `jobId` is a regular expression whose one group is the backend id in stdout. */
+  submit: TemplateCommand & { jobId: string };
+  /** `line` has named groups id and state (and optionally reason); every state word is listed in `states`. */
+  status: TemplateCommand & {
+    line: string;
+    states: { queued?: string[]; running?: string[]; done?: string[]; failed?: string[] };
+  };
+  /** Brings the job's files into its directory (omit on a shared file system). Run in the job directory. */
+  fetch?: TemplateCommand;
+  cancel: TemplateCommand;
+  /** Run before the job directory is removed (e.g. purging the output on the CE). */
+  clean?: TemplateCommand;
+}
+
+export type BackendConfig =
+  | LocalBackendConfig
+  | SshBackendConfig
+  | SlurmBackendConfig
+  | TemplateBackendConfig;
 
 /** An ignore rule that applies to a site (expired rules are dropped at resolution, with a warning). */
 export interface IgnoreRule {

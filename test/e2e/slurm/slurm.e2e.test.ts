@@ -3,7 +3,7 @@
  * the real job script converging a simulated pkgsrc site through the engine, cancel (scancel), a job killed from
  * outside (scancel by someone else; kill of the job's process), slurmctld down during a poll and back, one squeue
  * call for the status of many jobs, a job that left squeue read back from the real jobcomp log, and the latency of
- * one probe job. Without the cluster these tests skip loudly; with CI=true they fail.
+ * one probe job; and the template backend configured to drive sbatch / squeue / scancel (converge and cancel). Without the cluster these tests skip loudly; with CI=true they fail.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,10 +21,11 @@ import {
   type SlurmExec,
   SlurmUnavailableError,
 } from '../../../src/grid/slurm.js';
+import { TemplateBackend } from '../../../src/grid/template.js';
 import { applyPlan, planSites } from '../../../src/reconcile/engine.js';
 import { type JobContext, runSiteJob } from '../../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../../src/reconcile/site-queue.js';
-import type { DesiredState, Requirement } from '../../../src/spec/types.js';
+import type { DesiredState, Requirement, TemplateBackendConfig } from '../../../src/spec/types.js';
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
 import { createRepository } from '../../pkgsrc-sim/repository.js';
@@ -265,6 +266,116 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     expect(await restarted.find('site-a', job.jobId)).toEqual(job);
     expect(await restarted.find('site-a', `nothing-${run}`)).toBeUndefined();
     expect(await waitFor(restarted, job, ['done'])).toMatchObject({ exitCode: 0 });
+  });
+
+  // Same file as the outage test below, and before it: the template jobs never meet a stopped slurmctld.
+  describe('template backend driving the real Slurm commands', () => {
+    /** The Slurm commands as a template (docs/templates.md): what a site behind any batch system would configure. */
+    const templateConfig = (): TemplateBackendConfig => ({
+      type: 'template',
+      jobsRoot: join(root, 'template-jobs'),
+      commandEnvironment: { SLURM_CONF: e.conf },
+      submit: {
+        argv: [
+          'sbatch',
+          '--parsable',
+          '-J',
+          '{jobName}',
+          '-o',
+          '{jobDir}/stdout.txt',
+          '-e',
+          '{jobDir}/stderr.txt',
+          '--chdir={jobDir}',
+          '--no-requeue',
+          '--export=ALL',
+          '--partition',
+          e.partition,
+          '--time',
+          '{timeoutMinutes}',
+          '{runner}',
+        ],
+        jobId: '^(\\d+)',
+      },
+      status: {
+        argv: ['squeue', '-h', '-t', 'all', '-j', '{idsComma}', '-o', '%i %T'],
+        line: '^\\s*(?<id>\\d+)\\s+(?<state>[A-Z_]+)\\s*$',
+        states: {
+          queued: ['PENDING', 'CONFIGURING'],
+          running: ['RUNNING', 'COMPLETING'],
+          done: ['COMPLETED'],
+          failed: ['FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY'],
+        },
+      },
+      cancel: { argv: ['scancel', '{id}'] },
+    });
+    const templateBackend = (): TemplateBackend => {
+      const { type: _type, jobsRoot, ...settings } = templateConfig();
+      return new TemplateBackend({ ...settings, jobsRoot: jobsRoot as string });
+    };
+
+    it('converges a simulated site through the engine: plan, apply, plan again clean', async () => {
+      const site = await addSite('template-converge', ['gsl-2.7nb1']);
+      const ctx = context(join(root, 'state-template'));
+      const desired: DesiredState = {
+        ...desiredFor(site.swdir, `site-template-${run}`, [
+          requirement('math/gsl'),
+          requirement('math/root'),
+        ]),
+        backend: templateConfig(),
+      };
+      const plan = await planSites(ctx, [desired], {
+        concurrency: 1,
+        specFile: 'spec.yaml',
+        specDigest: 'x',
+      });
+      expect(plan.sites[0]?.outcome).toBe('changes');
+      const results = await applyPlan(ctx, plan, { concurrency: 1 });
+      expect(results.map((r) => r.status)).toEqual(['ok']);
+      const pkgdb = (await readdir(site.pkgdb))
+        .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
+        .sort();
+      expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
+      const again = await planSites(ctx, [desired], {
+        concurrency: 1,
+        specFile: 'spec.yaml',
+        specDigest: 'x',
+      });
+      expect(again.sites[0]?.outcome).toBe('in-sync');
+      expect(readFileSync(e.jobCompLog, 'utf8')).toMatch(/Name=gridpkg-site-template-/);
+    });
+
+    it('asks for many jobs in one squeue call, and cancels a running job with scancel', async () => {
+      const b = templateBackend();
+      const quick = await file('template-quick.sh', 'echo done > "$2"\n');
+      const slow = await file('template-slow.sh', 'sleep 60\n');
+      const submitT = (jobId: string, scriptPath: string) =>
+        b.submit({ jobId, site: 'site-t', scriptPath, request: 'req\n', timeoutSeconds: 120 });
+      const jobs = [await submitT(`tq-${run}-0`, quick), await submitT(`tq-${run}-1`, quick)];
+      const cancelled = await submitT(`tc-${run}`, slow);
+      for (let i = 0; ; i++) {
+        const before = b.calls.length;
+        const states = await b.status([...jobs, cancelled]);
+        expect(b.calls.length - before).toBe(1);
+        expect(b.calls.at(-1)?.[0]).toBe('squeue');
+        if (
+          jobs.every((j) => states.get(j.jobId)?.state === 'done') &&
+          states.get(cancelled.jobId)?.state === 'running'
+        )
+          break;
+        if (i > 400) throw new Error(`never done / running: ${JSON.stringify([...states])}`);
+        await sleep(50);
+      }
+      expect((await b.fetch(jobs[0] as JobHandle)).report).toBe('done\n');
+      await b.cancel(cancelled);
+      expect(await waitFor(b, cancelled, ['failed', 'done', 'lost'])).toMatchObject({
+        state: 'failed',
+        raw: 'CANCELLED',
+      });
+      await b.clean(cancelled);
+      expect(existsSync(join(root, 'template-jobs', cancelled.jobId))).toBe(false);
+      // A restarted controller finds a job again by its directory.
+      expect(await templateBackend().find('site-t', jobs[1]?.jobId ?? '')).toEqual(jobs[1]);
+    });
   });
 
   it('survives slurmctld going down during a poll: status throws, the job runs on, and is collected after restart', async () => {

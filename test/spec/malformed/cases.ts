@@ -369,7 +369,9 @@ export const CASES: MalformedCase[] = [
   },
   {
     name: 'unknown backend type',
-    errors: ['spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh, slurm (got "condor")'],
+    errors: [
+      'spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh, slurm, template (got "condor")',
+    ],
     text: site('    backend: { type: condor }'),
   },
   {
@@ -819,5 +821,23 @@ export const CASES: MalformedCase[] = [
     name: 'unknown set in a selection',
     errors: ['spec.yaml:13:12 unknown set "gpus" | did you mean "gpu"?'],
     text: withSites('sets:', '  gpu: {}', 'selections:', '  - where: el9', '    sets: [gpus]'),
+  },
+  {
+    name: 'template backend without a status command',
+    errors: ['spec.yaml:4:14 sites.site-a.backend is missing the required key "status"'],
+    text: site(
+      '    backend: { type: template, submit: { argv: [sbatch], jobId: "^([0-9]+)" }, cancel: { argv: [scancel, "{id}"] } }',
+    ),
+  },
+  {
+    name: 'template backend argv word with a line break',
+    errors: ['spec.yaml:6:32 sites.site-a.backend.submit.argv.1 is not an argv word (got "{runner}\\nid")'],
+    text: site(
+      '    backend:',
+      '      type: template',
+      '      submit: { argv: [sbatch, "{runner}\\nid"], jobId: "^([0-9]+)" }',
+      '      status: { argv: [squeue, "{ids}"], line: "(?<id>[0-9]+) (?<state>[A-Z]+)", states: {} }',
+      '      cancel: { argv: [scancel, "{id}"] }',
+    ),
   },
 ];
