@@ -1,5 +1,6 @@
 /** Reading the files a job leaves in its directory (report, stdout, stderr), never more than a cap. */
 import { open, readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
 
 /** Job output beyond this is cut: a runaway job must not take the controller's memory with it. */
 export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -20,4 +21,21 @@ export async function readJobFile(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Local paths that go on a command line (sbatch, templates): no white space, no `%` (Slurm expands %j), no `..`. */
+const JOB_PATH = /^\/[A-Za-z0-9._/+,-]*$/;
+
+export function isSafeJobPath(value: string): boolean {
+  return (
+    isAbsolute(value) && JOB_PATH.test(value) && value.length <= 1024 && !value.split('/').includes('..')
+  );
+}
+
+/** The exit status the job's runner recorded: undefined while there is none, -1 when it is not a number. */
+export async function readExitStatus(dir: string): Promise<number | undefined> {
+  const text = await readJobFile(join(dir, 'exit-status'));
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  return /^\d+$/.test(value) ? Number(value) : -1;
 }

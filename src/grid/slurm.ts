@@ -15,12 +15,12 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join, normalize } from 'node:path';
 import { execa } from 'execa';
 import type { SlurmBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { readJobFile } from './job-files.js';
+import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
 import { RUNNER } from './slurm/runner.js';
 import { mapSlurmState, parseSacct, parseSqueue, type SlurmRecord, timeLimit } from './slurm/states.js';
@@ -66,8 +66,6 @@ export class SlurmCommandError extends Error {
 const SLURM_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 /** --mem: a number with an optional unit. */
 const MEMORY = /^[1-9][0-9]{0,8}[KMGT]?$/;
-/** Local paths on sbatch / sacct command lines: no white space, no `%` (Slurm expands %j in file names). */
-const PATH = /^\/[A-Za-z0-9._/+,-]*$/;
 /** squeue and sacct say this when none of the ids they were asked about is known. */
 const INVALID_JOB_ID = /Invalid job id specified/i;
 const ACCOUNTING_DISABLED = /accounting storage is disabled/i;
@@ -118,7 +116,7 @@ export class SlurmBackend implements GridBackend {
       throw bad('cpusPerTask', options.cpusPerTask, 'an integer from 1 to 4096');
     for (const key of ['jobsRoot', 'slurmConf', 'jobCompLog'] as const) {
       const value = options[key];
-      if (value !== undefined && !isSafePath(value))
+      if (value !== undefined && !isSafeJobPath(value))
         throw bad(key, value, 'an absolute path of A-Z a-z 0-9 . _ - / + , without ".."');
     }
     this.jobsRoot = normalize(options.jobsRoot).replace(/(.)\/$/, '$1');
@@ -341,19 +339,8 @@ export class SlurmBackend implements GridBackend {
   }
 }
 
-function isSafePath(value: string): boolean {
-  return isAbsolute(value) && PATH.test(value) && value.length <= 1024 && !value.split('/').includes('..');
-}
-
 function unreachable(message: string): boolean {
   return /unable to contact slurm controller|connection refused|socket timed out|timed out|could not run/i.test(
     message,
   );
-}
-
-async function readExitStatus(dir: string): Promise<number | undefined> {
-  const text = await readJobFile(join(dir, 'exit-status'));
-  if (text === undefined) return undefined;
-  const value = text.trim();
-  return /^\d+$/.test(value) ? Number(value) : -1;
 }

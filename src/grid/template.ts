@@ -25,12 +25,12 @@
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join, normalize } from 'node:path';
 import { execa } from 'execa';
 import type { TemplateBackendConfig, TemplateCommand } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { readJobFile } from './job-files.js';
+import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
 import { RUNNER } from './slurm/runner.js';
 import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
@@ -80,7 +80,6 @@ type Placeholder = (typeof PLACEHOLDERS)[number];
 type Values = Partial<Record<Placeholder, string | readonly string[]>>;
 
 const PLACEHOLDER = /\{([A-Za-z]+)\}/g;
-const PATH = /^\/[A-Za-z0-9._/+,-]*$/;
 const BACKEND_ID = /^[A-Za-z0-9._:/@][A-Za-z0-9._:/@-]*$/;
 const JOB_NAME = /^[A-Za-z0-9._-]+$/;
 const FILE_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/;
@@ -206,7 +205,7 @@ export class TemplateBackend implements GridBackend {
   constructor(private readonly options: TemplateBackendOptions) {
     const bad = (what: string, value: unknown, rule: string) =>
       new Error(`template backend: bad ${what} ${JSON.stringify(value)} (${rule})`);
-    if (!isSafePath(options.jobsRoot))
+    if (!isSafeJobPath(options.jobsRoot))
       throw bad('jobsRoot', options.jobsRoot, 'an absolute path of A-Z a-z 0-9 . _ - / + , without ".."');
     this.jobsRoot = normalize(options.jobsRoot).replace(/(.)\/$/, '$1');
     this.shell = options.shell ?? ['/bin/sh'];
@@ -312,7 +311,7 @@ export class TemplateBackend implements GridBackend {
     if (!isJobId(jobId) || jobId === '.' || jobId === '..' || jobId.startsWith('-') || !JOB_NAME.test(jobId))
       throw new Error(`template backend: bad job id ${JSON.stringify(jobId)}`);
     const dir = join(this.jobsRoot, jobId);
-    if (!isSafePath(dir))
+    if (!isSafeJobPath(dir))
       throw new Error(`template backend: job directory ${JSON.stringify(dir)} is not a safe path`);
     return dir;
   }
@@ -501,15 +500,4 @@ export class TemplateBackend implements GridBackend {
     await rm(values.jobDir as string, { recursive: true, force: true });
     this.missing.delete(job.jobId);
   }
-}
-
-function isSafePath(value: string): boolean {
-  return isAbsolute(value) && PATH.test(value) && value.length <= 1024 && !value.split('/').includes('..');
-}
-
-async function readExitStatus(dir: string): Promise<number | undefined> {
-  const text = await readJobFile(join(dir, 'exit-status'));
-  if (text === undefined) return undefined;
-  const value = text.trim();
-  return /^\d+$/.test(value) ? Number(value) : -1;
 }
