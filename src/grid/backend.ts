@@ -37,6 +37,13 @@ export interface GridBackend {
   readonly kind: string;
   /** Grid middleware (ARC, gLite-style templates) needs a valid X.509 proxy: checked before every submission. */
   readonly needsX509Proxy?: boolean;
+  /**
+   * Backend objects (the controller makes one per site) that return the same statusGroup can answer status() for
+   * each other's jobs: the controller then asks about all of their jobs in ONE status call per poll (one squeue per
+   * Slurm cluster, one arcstat per CE) instead of one per job. Start the key with the kind (`slurm:...`) so that
+   * backends of different kinds never share a group. Undefined: the backend object alone is its group.
+   */
+  readonly statusGroup?: string;
   submit(job: JobSubmission): Promise<JobHandle>;
   /** Finds a job submitted earlier by its controller-chosen id (re-attaching after a crash), if the backend can. */
   find(site: string, jobId: string): Promise<JobHandle | undefined>;

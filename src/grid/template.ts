@@ -188,6 +188,8 @@ export class TemplateBackend implements GridBackend {
   readonly kind = 'template';
   readonly needsX509Proxy: boolean;
   readonly jobsRoot: string;
+  /** Backends that run the same status command on the same job directories and read its answer alike. */
+  readonly statusGroup: string;
   /** Every command run so far, as argv (tests count and inspect them). */
   readonly calls: string[][] = [];
   private readonly shell: string[];
@@ -275,6 +277,17 @@ export class TemplateBackend implements GridBackend {
     }
     this.exec = options.exec ?? defaultTemplateExec;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 120_000;
+    // Beyond argv and jobsRoot, everything that shapes status()'s answer: its environment, how it reads the output,
+    // and the fetch / missingPolls settings that decide done and lost.
+    this.statusGroup = `template:${JSON.stringify([
+      this.jobsRoot,
+      options.status.argv,
+      options.status.line,
+      options.status.states ?? {},
+      this.commandEnv,
+      options.fetch !== undefined,
+      this.missingPolls,
+    ])}`;
   }
 
   private async run(argv: string[], cwd: string | undefined): Promise<TemplateExecResult> {

@@ -1,4 +1,7 @@
-/** Wires the pieces of one controller process: state directory, ledger, observations, backends, site queue. */
+/**
+ * Wires the pieces of one controller process: state directory, ledger, observations, backends, site queue, status
+ * poller.
+ */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -8,6 +11,7 @@ import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
 import type { JobContext } from './run-job.js';
 import { SiteQueue } from './site-queue.js';
+import { StatusPoller } from './status-poller.js';
 
 export interface ControllerOptions {
   stateDir: string;
@@ -37,6 +41,8 @@ export function createJobContext(options: ControllerOptions): JobContext {
     ledger: new Ledger(options.stateDir),
     observations: new ObservationStore(options.stateDir),
     queue: new SiteQueue(),
+    // One poller for the whole process: jobs of sites behind one batch system or CE share each status call.
+    poller: new StatusPoller(),
     scriptPath: SITE_JOB_SCRIPT,
     async close() {
       await Promise.all([...backends.values()].map((backend) => backend.close?.()));

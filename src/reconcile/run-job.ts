@@ -1,10 +1,10 @@
 /**
  * One job on one site, from lease to parsed report: re-attach to a job another controller left behind, record the
- * intent, submit, poll with backoff, fetch, parse, complete the lease. Everything that waits lives here.
+ * intent, submit, wait for the end (./status-poller.ts polls, shared with other jobs of the same batch system or
+ * CE), fetch, parse, complete the lease. Everything that waits lives here.
  */
 import { randomBytes } from 'node:crypto';
 import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
-import { isFinished } from '../grid/backend.js';
 import { requireValidProxy } from '../grid/credentials.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
@@ -13,6 +13,7 @@ import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { ObservationStore } from '../state/observations.js';
 import { type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
+import { StatusPoller } from './status-poller.js';
 
 export interface JobContext {
   backendFor(desired: DesiredState): GridBackend;
@@ -21,6 +22,11 @@ export interface JobContext {
   queue: SiteQueue;
   scriptPath: string;
   pollIntervalMs?: { first: number; max: number };
+  /**
+   * Waits for jobs to end, sharing status calls between jobs of one batch system or CE: one per controller process
+   * (createJobContext makes it). Created on first use when left out.
+   */
+  poller?: StatusPoller;
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
@@ -166,36 +172,22 @@ async function follow(
 /** Beyond the job timeout the controller stops waiting even if the backend never answers: the job is then lost. */
 const DEFAULT_DEADLINE_GRACE_MS = 10 * 60 * 1000;
 
-async function waitForEnd(
+/** Polls through the context's poller, so that jobs of one batch system or CE share their status calls. */
+function waitForEnd(
   context: JobContext,
   backend: GridBackend,
   handle: JobHandle,
   timeoutSeconds: number,
 ): Promise<JobState> {
-  const { first, max } = context.pollIntervalMs ?? { first: 100, max: 5000 };
-  const deadline =
-    Date.now() + timeoutSeconds * 1000 + (context.deadlineGraceMs ?? DEFAULT_DEADLINE_GRACE_MS);
-  let delay = first;
-  for (;;) {
-    if (Date.now() > deadline) {
-      await backend.cancel(handle).catch(() => undefined);
-      return {
-        state: 'lost',
-        reason: `no end seen within the job timeout of ${timeoutSeconds} s`,
-        raw: 'deadline',
-      };
-    }
-    let state: JobState | undefined;
-    try {
-      state = (await backend.status([handle])).get(handle.jobId);
-    } catch (error) {
-      // A backend that cannot answer (CE down, timeout) is a transient problem, never a job failure.
-      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`);
-    }
-    if (state && isFinished(state)) return state;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(max, Math.ceil(delay * 1.5));
-  }
+  context.poller ??= new StatusPoller();
+  return context.poller.watch(backend, handle, {
+    timeoutSeconds,
+    deadlineGraceMs: context.deadlineGraceMs ?? DEFAULT_DEADLINE_GRACE_MS,
+    pollIntervalMs: context.pollIntervalMs,
+    // A backend that cannot answer (CE down, timeout) is a transient problem, never a job failure.
+    onUnavailable: (error) =>
+      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`),
+  });
 }
 
 function unreadableReason(jobState: JobState, problem: string, stderr: string): string {
