@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendConfig } from '../spec/types.js';
+import { ArcBackend } from './arc.js';
 import type { GridBackend } from './backend.js';
 import { LocalBackend } from './local.js';
 import { SlurmBackend } from './slurm.js';
 import { SshBackend } from './ssh.js';
 import { TemplateBackend } from './template.js';
 
+export { ArcBackend, type ArcBackendConfig } from './arc.js';
 export type * from './backend.js';
 export { LocalBackend } from './local.js';
 export { SlurmBackend, type SlurmBackendConfig } from './slurm.js';
@@ -30,11 +32,17 @@ export function createBackend(config: BackendConfig, options: { jobsRoot: string
     }
     case 'slurm': {
       const { type: _type, jobsRoot, ...settings } = config;
-      return new SlurmBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
+      // With a login node over ssh, jobsRoot is a path there (required; the backend refuses an empty one).
+      const root = settings.loginNode ? (jobsRoot ?? '') : resolve(jobsRoot ?? options.jobsRoot);
+      return new SlurmBackend({ ...settings, jobsRoot: root });
     }
     case 'template': {
       const { type: _type, jobsRoot, ...settings } = config;
       return new TemplateBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
+    }
+    case 'arc': {
+      const { type: _type, jobsRoot, ...settings } = config;
+      return new ArcBackend({ ...settings, jobsRoot: resolve(jobsRoot ?? options.jobsRoot) });
     }
   }
 }

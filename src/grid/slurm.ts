@@ -1,7 +1,6 @@
 /**
- * Slurm backend: the login node is this machine (a login node reached over ssh is not supported yet). Each job is a
- * directory under `jobsRoot` — on a file system the compute nodes share — holding the local backend's files, and
- * one Slurm batch job that runs a constant runner (./slurm/runner.ts) in it:
+ * Slurm backend. Each job is a directory under `jobsRoot` — on a file system the compute nodes share — holding the
+ * local backend's files, and one Slurm batch job that runs a constant runner (./slurm/runner.ts) in it:
  *
  *   sbatch --parsable -J gridpkg-JOBID -o DIR/stdout.txt -e DIR/stderr.txt --chdir DIR --no-requeue --export=ALL
  *          [--partition P] [--account A] [--qos Q] [--mem M] [--cpus-per-task N] [--time MINUTES] DIR/runner.sh
@@ -10,56 +9,55 @@
  * for all jobs; a job that has left squeue (after MinJobAge) is looked up in accounting — `sacct -c` on the
  * jobcomp/filetxt log when `jobCompLog` is set, plain `sacct` otherwise — in one more call, before it is ever
  * called lost. A Slurm command that cannot reach slurmctld throws SlurmUnavailableError (transient); it never
- * marks a job failed. Every command runs with an argv array, never through a shell, with SLURM_CONF set from
- * `slurmConf` when given.
+ * marks a job failed. SLURM_CONF is set from `slurmConf` when given.
+ *
+ * The login node is this machine, or (with `loginNode`) a host reached over ssh. The two differ in two things only,
+ * each behind a small interface: how a Slurm command runs (SlurmExec: ./slurm/exec.ts locally, ./slurm/ssh-exec.ts
+ * over the ssh connection) and where the job directories are written and read (./slurm/job-dirs.ts). Either way a
+ * command runs with an argv array, never through a shell with user data in it.
  */
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { execa } from 'execa';
 import type { SlurmBackendConfig } from '../spec/types.js';
-import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
+import { isSafeJobPath } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
+import {
+  defaultSlurmExec,
+  type SlurmCommand,
+  SlurmCommandError,
+  type SlurmExec,
+  type SlurmExecResult,
+  SlurmUnavailableError,
+} from './slurm/exec.js';
+import { type JobDirectories, LocalJobDirectories, RemoteJobDirectories } from './slurm/job-dirs.js';
 import { RUNNER } from './slurm/runner.js';
+import { sshSlurmExec } from './slurm/ssh-exec.js';
 import { mapSlurmState, parseSacct, parseSqueue, type SlurmRecord, timeLimit } from './slurm/states.js';
-import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
+import { SshConnection, type SshExec } from './ssh/connection.js';
+import { isEnvName, isEnvValue, isRemotePath, isShellWord } from './ssh/quote.js';
 
+export {
+  defaultSlurmExec,
+  type SlurmCommand,
+  SlurmCommandError,
+  type SlurmExec,
+  type SlurmExecResult,
+  SlurmUnavailableError,
+} from './slurm/exec.js';
 export { SlurmOutputError } from './slurm/states.js';
 export type { SlurmBackendConfig };
 
-export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scancel';
-
-export interface SlurmExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs one Slurm client command with an argv array (never a shell). Injectable for tests. */
-export type SlurmExec = (
-  command: SlurmCommand,
-  args: readonly string[],
-  options: { env: Readonly<Record<string, string>>; timeoutMs: number },
-) => Promise<SlurmExecResult>;
-
 export interface SlurmBackendOptions extends Omit<SlurmBackendConfig, 'type' | 'jobsRoot'> {
-  /** Absolute directory for the job directories, shared with the compute nodes. */
+  /** Absolute directory for the job directories, shared with the compute nodes (on the login node, if remote). */
   jobsRoot: string;
+  /** Runs the Slurm commands (default: here, or on `loginNode` over ssh). */
   exec?: SlurmExec;
+  /** Runs ssh and sftp for `loginNode` (tests inject one). */
+  sshExec?: SshExec;
+  /** Keep one master connection to `loginNode` (default true). */
+  multiplex?: boolean;
   /** Longest wait for one Slurm command (default 60 s). */
   commandTimeoutMs?: number;
-}
-
-/** slurmctld could not be reached, or a command timed out or could not run: transient, never a job failure. */
-export class SlurmUnavailableError extends Error {
-  override name = 'SlurmUnavailableError';
-}
-
-/** Slurm refused a request (sbatch rejected the job, ...). */
-export class SlurmCommandError extends Error {
-  override name = 'SlurmCommandError';
 }
 
 /** Partition, account and QOS names. */
@@ -70,30 +68,17 @@ const MEMORY = /^[1-9][0-9]{0,8}[KMGT]?$/;
 const INVALID_JOB_ID = /Invalid job id specified/i;
 const ACCOUNTING_DISABLED = /accounting storage is disabled/i;
 
-export const defaultSlurmExec: SlurmExec = async (command, args, options) => {
-  const result = await execa(command, [...args], {
-    reject: false,
-    timeout: options.timeoutMs,
-    env: options.env,
-    extendEnv: true,
-    stdin: 'ignore',
-  });
-  if (result.timedOut) throw new SlurmUnavailableError(`${command} timed out after ${options.timeoutMs} ms`);
-  if (result.exitCode === undefined)
-    throw new SlurmUnavailableError(`${command} could not run: ${result.shortMessage}`);
-  return {
-    exitCode: result.exitCode,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : '',
-  };
-};
-
 export class SlurmBackend implements GridBackend {
   readonly kind = 'slurm';
   readonly jobsRoot: string;
+  /** One squeue answers for all backends of one cluster and jobsRoot (status() takes only jobs under its own). */
+  readonly statusGroup: string;
   private readonly shell: string[];
   private readonly environment: [string, string][];
   private readonly exec: SlurmExec;
+  private readonly dirs: JobDirectories;
+  /** The ssh connection to the login node, when it is not this machine. */
+  private readonly connection: SshConnection | undefined;
   private readonly commandTimeoutMs: number;
   private readonly commandEnv: Record<string, string>;
   /** Every Slurm command run so far, as [command, ...args] (tests count and inspect them). */
@@ -114,6 +99,12 @@ export class SlurmBackend implements GridBackend {
       !(Number.isInteger(options.cpusPerTask) && options.cpusPerTask >= 1 && options.cpusPerTask <= 4096)
     )
       throw bad('cpusPerTask', options.cpusPerTask, 'an integer from 1 to 4096');
+    if (options.loginNode && !(isSafeJobPath(options.jobsRoot) && isRemotePath(options.jobsRoot)))
+      throw bad(
+        'jobsRoot',
+        options.jobsRoot,
+        'required with loginNode: an absolute directory on the login node, no component starting with "-"',
+      );
     for (const key of ['jobsRoot', 'slurmConf', 'jobCompLog'] as const) {
       const value = options[key];
       if (value !== undefined && !isSafeJobPath(value))
@@ -134,9 +125,34 @@ export class SlurmBackend implements GridBackend {
           'characters A-Z a-z 0-9 . _ / + , : = @ % -',
         );
     }
-    this.exec = options.exec ?? defaultSlurmExec;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 60_000;
+    if (options.loginNode) {
+      const { loginNode } = options;
+      this.connection = new SshConnection(
+        {
+          ...loginNode,
+          exec: options.sshExec,
+          multiplex: options.multiplex,
+          commandTimeoutMs: this.commandTimeoutMs,
+        },
+        'slurm backend: loginNode',
+      );
+      this.exec = options.exec ?? sshSlurmExec(this.connection);
+      this.dirs = new RemoteJobDirectories(this.connection);
+    } else {
+      this.connection = undefined;
+      this.exec = options.exec ?? defaultSlurmExec;
+      this.dirs = new LocalJobDirectories();
+    }
     this.commandEnv = options.slurmConf ? { SLURM_CONF: options.slurmConf } : {};
+    // A login node reached over ssh is part of the key: the same paths on two hosts are two clusters.
+    const cluster = [
+      options.slurmConf ?? null,
+      options.jobCompLog ?? null,
+      this.jobsRoot,
+      ...(this.connection ? [this.connection.destination()] : []),
+    ];
+    this.statusGroup = `slurm:${JSON.stringify(cluster)}`;
   }
 
   // ----- argv -------------------------------------------------------------------------------------------------
@@ -210,9 +226,6 @@ export class SlurmBackend implements GridBackend {
     const dir = this.jobDir(job.jobId);
     if (!Number.isInteger(job.timeoutSeconds) || job.timeoutSeconds < 0)
       throw new Error(`slurm backend: bad timeout ${job.timeoutSeconds}`);
-    await mkdir(this.jobsRoot, { recursive: true });
-    await mkdir(dir); // fails if the job exists: a job id is submitted once
-    await copyFile(job.scriptPath, join(dir, 'site-job.sh'));
     const files: [string, string][] = [
       ['request.txt', job.request],
       ['runner.sh', RUNNER],
@@ -223,25 +236,26 @@ export class SlurmBackend implements GridBackend {
         `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
       ],
     ];
-    for (const [name, text] of files) await writeFile(join(dir, name), text, { mode: 0o644 });
+    await this.dirs.create(dir, job.scriptPath, files);
     // If sbatch times out the job may or may not exist: the directory stays, and find() looks for it by name.
     const result = await this.run('sbatch', this.sbatchArgs(job.jobId, dir, job.timeoutSeconds));
     const slurmId = /^(\d+)(;\S*)?$/.exec(result.stdout.trim())?.[1];
     if (result.exitCode !== 0 || !slurmId) {
-      await rm(dir, { recursive: true, force: true });
+      await this.dirs.remove(dir);
       const message = result.stderr.trim() || result.stdout.trim() || `exit ${result.exitCode}`;
       if (unreachable(message)) throw new SlurmUnavailableError(`sbatch: ${message}`);
       throw new SlurmCommandError(`sbatch refused job ${job.jobId}: ${message}`);
     }
-    await writeFileAtomic(join(dir, 'slurm-id'), `${slurmId}\n`);
+    await this.dirs.write(dir, 'slurm-id', `${slurmId}\n`);
     return { jobId: job.jobId, site: job.site, backendId: `slurm:${slurmId}:${dir}` };
   }
 
   /** By the job directory's slurm-id file; failing that (a crash right after sbatch), by the job name in squeue. */
   async find(site: string, jobId: string): Promise<JobHandle | undefined> {
     const dir = this.jobDir(jobId);
-    if (!existsSync(join(dir, 'job.json'))) return undefined;
-    let slurmId = (await readJobFile(join(dir, 'slurm-id')))?.trim();
+    const [meta, idFile] = await this.dirs.read([join(dir, 'job.json'), join(dir, 'slurm-id')]);
+    if (meta === undefined) return undefined;
+    let slurmId = idFile?.trim();
     if (!slurmId) {
       const result = await this.run('squeue', ['-h', '-t', 'all', '-n', `gridpkg-${jobId}`, '-o', '%i']);
       if (result.exitCode !== 0) throw new SlurmUnavailableError(`squeue: ${result.stderr.trim()}`);
@@ -276,9 +290,18 @@ export class SlurmBackend implements GridBackend {
     let accounting: Map<string, SlurmRecord> | undefined = new Map();
     if (vanished.length > 0) accounting = await this.accounting(vanished);
 
-    for (const { job, slurmId, dir } of parsed) {
-      const record = records.get(slurmId) ?? accounting?.get(slurmId);
-      const exitStatus = await readExitStatus(dir);
+    // The runner's exit-status matters only for a COMPLETED job or one Slurm no longer knows: one read for those.
+    const recordOf = (slurmId: string) => records.get(slurmId) ?? accounting?.get(slurmId);
+    const needExit = parsed.filter((p) => {
+      const record = recordOf(p.slurmId);
+      return record === undefined || record.state === 'COMPLETED';
+    });
+    const exitTexts = await this.dirs.read(needExit.map((p) => join(p.dir, 'exit-status')));
+    const exitStatuses = new Map(needExit.map((p, i) => [p.job.jobId, exitStatusOf(exitTexts[i])]));
+
+    for (const { job, slurmId } of parsed) {
+      const record = recordOf(slurmId);
+      const exitStatus = exitStatuses.get(job.jobId);
       if (record) {
         states.set(job.jobId, mapSlurmState(record, exitStatus));
       } else if (exitStatus !== undefined) {
@@ -314,11 +337,10 @@ export class SlurmBackend implements GridBackend {
 
   async fetch(job: JobHandle): Promise<JobOutput> {
     const { dir } = this.parseHandle(job);
-    return {
-      report: await readJobFile(join(dir, 'report.txt')),
-      stdout: (await readJobFile(join(dir, 'stdout.txt'))) ?? '',
-      stderr: (await readJobFile(join(dir, 'stderr.txt'))) ?? '',
-    };
+    const [report, stdout, stderr] = await this.dirs.read(
+      ['report.txt', 'stdout.txt', 'stderr.txt'].map((name) => join(dir, name)),
+    );
+    return { report, stdout: stdout ?? '', stderr: stderr ?? '' };
   }
 
   /** scancel; Slurm then reports the job CANCELLED (failed, reason `cancelled`). Unknown ids are no error. */
@@ -335,8 +357,20 @@ export class SlurmBackend implements GridBackend {
   /** Removes the job directory (only JOBSROOT/JOBID); Slurm forgets the job by itself. */
   async clean(job: JobHandle): Promise<void> {
     const { dir } = this.parseHandle(job);
-    await rm(dir, { recursive: true, force: true });
+    await this.dirs.remove(dir);
   }
+
+  /** Closes the ssh connection to the login node, if there is one. */
+  async close(): Promise<void> {
+    await this.connection?.close();
+  }
+}
+
+/** The exit status the runner recorded: undefined while there is none, -1 when it is not a number. */
+function exitStatusOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  return /^\d+$/.test(value) ? Number(value) : -1;
 }
 
 function unreachable(message: string): boolean {

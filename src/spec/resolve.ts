@@ -24,6 +24,7 @@ import type {
   RawSpec,
   Requirement,
   SourceLocation,
+  SshConnectionConfig,
 } from './types.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
@@ -496,14 +497,23 @@ function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSit
     value === undefined || isAbsolute(value) ? value : resolvePath(dir, value);
   const out: RawSiteSettings = { ...settings };
   const backend = settings.backend;
-  if (typeof backend === 'object' && backend.type === 'ssh') {
-    // Paths of an ssh site are on the remote host; only the key and known_hosts files are local.
+  // Of an ssh connection only the key and known_hosts files are local (`~/` is left to ssh).
+  const sshFiles = <C extends SshConnectionConfig>(connection: C): C => {
     const localFile = (value: string | undefined) => (value?.startsWith('~/') ? value : local(value));
-    out.backend = {
-      ...backend,
-      ...(backend.identityFile ? { identityFile: localFile(backend.identityFile) } : {}),
-      ...(backend.knownHostsFile ? { knownHostsFile: localFile(backend.knownHostsFile) } : {}),
+    return {
+      ...connection,
+      ...(connection.identityFile ? { identityFile: localFile(connection.identityFile) } : {}),
+      ...(connection.knownHostsFile ? { knownHostsFile: localFile(connection.knownHostsFile) } : {}),
     };
+  };
+  if (typeof backend === 'object' && backend.type === 'ssh') {
+    // Paths of an ssh site are on the remote host.
+    out.backend = sshFiles(backend);
+    return out;
+  }
+  if (typeof backend === 'object' && backend.type === 'slurm' && backend.loginNode) {
+    // The login node is reached over ssh: jobsRoot, slurmConf, jobCompLog and the site's paths are paths there.
+    out.backend = { ...backend, loginNode: sshFiles(backend.loginNode) };
     return out;
   }
   if (typeof backend === 'object' && backend.type === 'slurm') {
@@ -518,6 +528,14 @@ function localPaths<T extends RawSiteSettings>(settings: T, dir: string): RawSit
   if (typeof backend === 'object' && backend.type === 'template') {
     // The commands run on this machine: the job directory is a local path. Argv words are taken as written.
     out.backend = { ...backend, ...(backend.jobsRoot ? { jobsRoot: local(backend.jobsRoot) } : {}) };
+  }
+  if (typeof backend === 'object' && backend.type === 'arc') {
+    // The ARC client runs on this machine: the job directories and its configuration file are local paths.
+    out.backend = {
+      ...backend,
+      ...(backend.jobsRoot ? { jobsRoot: local(backend.jobsRoot) } : {}),
+      ...(backend.clientConfig ? { clientConfig: local(backend.clientConfig) } : {}),
+    };
   }
   for (const key of ['softwareArea', 'prefix', 'pkgsrcTree'] as const) {
     if (settings[key] !== undefined) out[key] = local(settings[key]);
@@ -561,7 +579,7 @@ function resolveSite(
 
 function resolveBackend(raw: RawBackend | undefined): BackendConfig {
   if (raw === undefined || raw === 'local') return { type: 'local', shell: ['/bin/sh'], environment: {} };
-  if (raw.type === 'ssh' || raw.type === 'slurm' || raw.type === 'template') return raw;
+  if (raw.type === 'ssh' || raw.type === 'slurm' || raw.type === 'template' || raw.type === 'arc') return raw;
   return { type: 'local', shell: raw.shell ?? ['/bin/sh'], environment: raw.environment ?? {} };
 }
 

@@ -8,7 +8,36 @@ import type { YamlPath, YamlSource } from './yaml-source.js';
 
 const schemaUrl = new URL('../../schemas/desired-state.schema.json', import.meta.url);
 const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-const validate = ajv.compile<RawSpec>(JSON.parse(readFileSync(schemaUrl, 'utf8')) as object);
+const schema: unknown = JSON.parse(readFileSync(schemaUrl, 'utf8'));
+const validate = ajv.compile<RawSpec>(inlineRefs(schema, schema, []) as object);
+
+/**
+ * Replaces each local `$ref` (`#/...`, not recursive) by a copy of its target, before compiling. ajv reports an
+ * error inside a referenced schema with the target's schemaPath (`#/$defs/...`), which no longer says which oneOf
+ * branch (backend type) it was reached from; mostSpecific() needs that. Annotations next to a `$ref`
+ * (description, title: for editors) give way to the target's, as in ajv's own messages.
+ */
+function inlineRefs(node: unknown, root: unknown, stack: readonly string[]): unknown {
+  if (Array.isArray(node)) return node.map((item) => inlineRefs(item, root, stack));
+  if (typeof node !== 'object' || node === null) return node;
+  const { $ref: ref, ...rest } = node as Record<string, unknown>;
+  const annotationsOnly = Object.keys(rest).every((key) => key === 'description' || key === 'title');
+  if (typeof ref === 'string' && ref.startsWith('#/') && annotationsOnly && !stack.includes(ref)) {
+    const target = ref
+      .slice(2)
+      .split('/')
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .reduce<unknown>((at, part) => (at as Record<string, unknown> | undefined)?.[part], root);
+    if (typeof target === 'object' && target !== null)
+      return { ...rest, ...(inlineRefs(target, root, [...stack, ref]) as object) };
+  }
+  return Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      key === '$defs' ? value : inlineRefs(value, root, stack),
+    ]),
+  );
+}
 
 export function checkSchema(source: YamlSource): { spec?: RawSpec; diagnostics: Diagnostic[] } {
   if (validate(source.value)) return { spec: source.value, diagnostics: [] };
@@ -109,6 +138,10 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
         ...(missing === 'reason'
           ? { hint: 'say why this drift may be left alone; plan shows the reason' }
           : {}),
+        // A key required only next to another one (dependentSchemas) says why in its description.
+        ...(error.schemaPath.includes('/dependentSchemas/') && parentDescription(error)
+          ? { hint: parentDescription(error) }
+          : {}),
       };
     }
     case 'propertyNames': {
@@ -128,6 +161,10 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
       };
     }
   }
+}
+
+function parentDescription(error: ErrorObject): string | undefined {
+  return (error.parentSchema as { description?: string } | undefined)?.description;
 }
 
 const TYPE_NAMES: Record<string, string> = {

@@ -9,7 +9,8 @@ export type RawBackend =
   | { type: 'local'; shell?: string[]; environment?: Record<string, string> }
   | SshBackendConfig
   | SlurmBackendConfig
-  | TemplateBackendConfig;
+  | TemplateBackendConfig
+  | ArcBackendConfig;
 
 export type InstallMode = 'binary' | 'source';
 
@@ -101,9 +102,11 @@ export interface LocalBackendConfig {
   environment: Record<string, string>;
 }
 
-/** A site reached over ssh: jobs run detached in a job directory on the remote host (src/grid/ssh.ts). */
-export interface SshBackendConfig {
-  type: 'ssh';
+/**
+ * How gridpkg reaches a host with ssh (src/grid/ssh/connection.ts): the ssh backend's host, or a Slurm cluster's
+ * login node (schema: $defs/sshConnection).
+ */
+export interface SshConnectionConfig {
   host: string;
   /** Default 22 (or whatever the user's ssh configuration says). */
   port?: number;
@@ -113,20 +116,26 @@ export interface SshBackendConfig {
   knownHostsFile?: string;
   /** ...unless this is set: then an unknown host key is accepted and remembered (accept-new); a changed one never. */
   insecureAcceptNewHostKeys?: boolean;
+  /** Default 10. */
+  connectTimeoutSeconds?: number;
+}
+
+/** A site reached over ssh: jobs run detached in a job directory on the remote host (src/grid/ssh.ts). */
+export interface SshBackendConfig extends SshConnectionConfig {
+  type: 'ssh';
   /** Remote job directory, absolute or relative to the login directory. Default `~/.gridpkg/jobs`. */
   workDir?: string;
   /** Command that runs the job script on the remote host. Default ['/bin/sh']. */
   shell?: string[];
   /** Extra variables of the job's environment (e.g. VO_PVIER_SW_DIR); strict path-like values only. */
   environment?: Record<string, string>;
-  /** Default 10. */
-  connectTimeoutSeconds?: number;
 }
 
 /**
- * A site behind a Slurm cluster whose login node is this machine (src/grid/slurm.ts): each job is a directory under
- * `jobsRoot` on a file system that the login node and the compute nodes share, run by sbatch. Every sbatch option
- * comes from one of the typed settings below; there are no free-form options.
+ * A site behind a Slurm cluster (src/grid/slurm.ts) whose login node is this machine, or a host reached over ssh
+ * (`loginNode`): each job is a directory under `jobsRoot` on a file system that the login node and the compute
+ * nodes share, run by sbatch. Every sbatch option comes from one of the typed settings below; there are no
+ * free-form options.
  */
 export interface SlurmBackendConfig {
   type: 'slurm';
@@ -140,7 +149,10 @@ export interface SlurmBackendConfig {
   memory?: string;
   /** sbatch --cpus-per-task. */
   cpusPerTask?: number;
-  /** Absolute directory on the shared file system for the job directories. Default: `jobs/` in the state directory. */
+  /**
+   * Absolute directory on the shared file system for the job directories. Default: `jobs/` in the state directory;
+   * required with `loginNode`, where it (like slurmConf and jobCompLog) is a path on the login node.
+   */
   jobsRoot?: string;
   /** Command that runs the job script on the compute node. Default ['/bin/sh']. */
   shell?: string[];
@@ -153,6 +165,8 @@ export interface SlurmBackendConfig {
    * cluster has no accounting storage (no slurmdbd). Without it, plain `sacct` is asked.
    */
   jobCompLog?: string;
+  /** Run the Slurm commands on this login node over ssh instead of on this machine. */
+  loginNode?: SshConnectionConfig;
 }
 
 /** One configured command of a template backend: an argv array, run without a shell. */
@@ -195,11 +209,34 @@ export interface TemplateBackendConfig {
   clean?: TemplateCommand;
 }
 
+/**
+ * A site behind a NorduGrid ARC CE (src/grid/arc.ts): jobs are submitted with arcsub over the CE's REST interface,
+ * watched with one arcstat call per poll for all jobs of the CE, fetched with arcget. Needs a valid X.509 proxy.
+ */
+export interface ArcBackendConfig {
+  type: 'arc';
+  /** The CE's endpoint, e.g. https://ce.example.org:443/arex (arcsub -C). */
+  ce: string;
+  /** xRSL queue (default: the CE's default queue). */
+  queue?: string;
+  /** xRSL memory in megabytes. */
+  memoryMB?: number;
+  /** Local directory for the job directories and the ARC client's job list. Default: `jobs/` in the state directory. */
+  jobsRoot?: string;
+  /** Command that runs the job script on the worker node. Default ['/bin/sh']. */
+  shell?: string[];
+  /** Extra variables of the job's environment (e.g. VO_PVIER_SW_DIR); strict path-like values only. */
+  environment?: Record<string, string>;
+  /** ARC client configuration file (-z). Default: the client's own (~/.arc/client.conf). */
+  clientConfig?: string;
+}
+
 export type BackendConfig =
   | LocalBackendConfig
   | SshBackendConfig
   | SlurmBackendConfig
-  | TemplateBackendConfig;
+  | TemplateBackendConfig
+  | ArcBackendConfig;
 
 /** An ignore rule that applies to a site (expired rules are dropped at resolution, with a warning). */
 export interface IgnoreRule {

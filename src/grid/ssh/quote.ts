@@ -65,3 +65,16 @@ export function isShellWord(value: string): boolean {
 export function isLocalOptionPath(value: string): boolean {
   return /^[^\s"'\\%]+$/.test(value) && !value.startsWith('-');
 }
+
+/**
+ * A remote path that may go into an sftp batch line or a remote script's arguments: the remote path characters
+ * only, no `..` component, no component starting with `-`.
+ */
+export function isRemotePath(value: string): boolean {
+  return (
+    value.length > 0 &&
+    value.length <= 1024 &&
+    REMOTE_PATH.test(value) &&
+    value.split('/').every((part) => part !== '..' && !part.startsWith('-'))
+  );
+}

@@ -370,7 +370,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'unknown backend type',
     errors: [
-      'spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh, slurm, template (got "condor")',
+      'spec.yaml:4:22 sites.site-a.backend.type must be one of local, ssh, slurm, template, arc (got "condor")',
     ],
     text: site('    backend: { type: condor }'),
   },
@@ -384,7 +384,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'free-form sbatch options on a slurm backend',
     errors: [
-      'spec.yaml:4:29 unknown key "sbatchOptions" in sites.site-a.backend | allowed keys: type, partition, account, qos, memory, cpusPerTask, jobsRoot, shell, environment, slurmConf, jobCompLog',
+      'spec.yaml:4:29 unknown key "sbatchOptions" in sites.site-a.backend | allowed keys: type, partition, account, qos, memory, cpusPerTask, jobsRoot, shell, environment, slurmConf, jobCompLog, loginNode',
     ],
     text: site('    backend: { type: slurm, sbatchOptions: "--wrap=id" }'),
   },
@@ -394,6 +394,77 @@ export const CASES: MalformedCase[] = [
       'spec.yaml:4:37 sites.site-a.backend.memory is not a memory size (got "2 GB") | Digits with an optional unit K, M, G or T, e.g. 2G (sbatch --mem).',
     ],
     text: site('    backend: { type: slurm, memory: 2 GB }'),
+  },
+  {
+    name: 'slurm login node host that ssh would read as an option',
+    errors: [
+      'spec.yaml:4:72 sites.site-a.backend.loginNode.host is not a host name or address (got "-oProxyCommand=id")',
+    ],
+    text: site(
+      '    backend: { type: slurm, jobsRoot: /shared/jobs, loginNode: { host: "-oProxyCommand=id" } }',
+    ),
+  },
+  {
+    name: 'slurm login node key typo',
+    errors: [
+      'spec.yaml:7:35 unknown key "identityfile" in sites.site-a.backend.loginNode | did you mean "identityFile"?',
+    ],
+    text: site(
+      '    backend:',
+      '      type: slurm',
+      '      jobsRoot: /shared/jobs',
+      '      loginNode: { host: login01, identityfile: ~/.ssh/id }',
+    ),
+  },
+  {
+    name: 'slurm login node without host',
+    errors: ['spec.yaml:4:64 sites.site-a.backend.loginNode is missing the required key "host"'],
+    text: site('    backend: { type: slurm, jobsRoot: /shared/jobs, loginNode: { user: pvisgm } }'),
+  },
+  {
+    name: 'slurm login node as a string',
+    errors: [
+      'spec.yaml:4:64 sites.site-a.backend.loginNode must be a mapping (got "login01") | How gridpkg reaches a host with ssh: in batch mode, host keys always checked, one multiplexed connection per run.',
+    ],
+    text: site('    backend: { type: slurm, jobsRoot: /shared/jobs, loginNode: login01 }'),
+  },
+  {
+    name: 'slurm login node identity file with an ssh % token',
+    errors: [
+      'spec.yaml:9:23 sites.site-a.backend.loginNode.identityFile is not a file path (got "~/.ssh/id %h") | Private key; relative paths are relative to the spec file.',
+    ],
+    text: site(
+      '    backend:',
+      '      type: slurm',
+      '      jobsRoot: /shared/jobs',
+      '      loginNode:',
+      '        host: login01',
+      '        identityFile: "~/.ssh/id %h"',
+    ),
+  },
+  {
+    name: 'slurm login node without jobsRoot',
+    errors: [
+      'spec.yaml:4:14 sites.site-a.backend is missing the required key "jobsRoot" | With loginNode, jobsRoot is required: an absolute directory on the login node, shared with the compute nodes.',
+    ],
+    text: site('    backend: { type: slurm, loginNode: { host: login01 } }'),
+  },
+  {
+    name: 'slurm login node with a relative jobsRoot and slurmConf',
+    errors: [
+      'spec.yaml:4:39 sites.site-a.backend.jobsRoot is not an absolute path (got "shared/jobs") | With loginNode, jobsRoot is a directory on the login node, shared with the compute nodes: an absolute path.',
+      'spec.yaml:4:63 sites.site-a.backend.slurmConf is not an absolute path (got "slurm.conf") | With loginNode, slurmConf is a file on the login node: an absolute path.',
+    ],
+    text: site(
+      '    backend: { type: slurm, jobsRoot: shared/jobs, slurmConf: slurm.conf, loginNode: { host: login01 } }',
+    ),
+  },
+  {
+    name: 'login node on an ssh backend',
+    errors: [
+      'spec.yaml:4:52 unknown key "loginNode" in sites.site-a.backend | allowed keys: type, host, port, user, identityFile, knownHostsFile, insecureAcceptNewHostKeys, workDir, shell, environment, connectTimeoutSeconds',
+    ],
+    text: site('    backend: { type: ssh, host: ce01, workDir: /x, loginNode: { host: login01 } }'),
   },
   {
     name: 'ssh backend without host',
