@@ -2,7 +2,7 @@
  * NorduGrid ARC backend: jobs go to an ARC CE through the ARC client (arcsub / arcstat / arcget / arckill /
  * arcclean) over the CE's REST interface (`-T arcrest`). Each job is a local directory under `jobsRoot` holding the
  * job's input files and an xRSL description (./arc/xrsl.ts); arcsub uploads them, the CE runs the constant runner
- * (./slurm/runner.ts) on a worker node, and arcget brings report.txt, exit-status, stdout.txt and stderr.txt back.
+ * (./batch-runner.ts) on a worker node, and arcget brings report.txt, exit-status, stdout.txt and stderr.txt back.
  *
  *   arcsub   -j JOBLIST -C CE -T arcrest [-z CONF] job.xrsl          (in the job directory)
  *   arcstat  -J -l -j JOBLIST [-z CONF] URL URL ...                  (ONE call for all jobs of the CE per poll)
@@ -26,6 +26,7 @@ import type { ArcBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import {
   isArcJobUrl,
+  isJobOfCe,
   jobsNotInJobList,
   mapArcState,
   parseArcstatJson,
@@ -33,9 +34,9 @@ import {
 } from './arc/states.js';
 import { buildXrsl } from './arc/xrsl.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath, readJobFile } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
-import { RUNNER } from './slurm/runner.js';
 import { timeLimit } from './slurm/states.js';
 import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
 
@@ -203,7 +204,7 @@ export class ArcBackend implements GridBackend {
   /** The job URL and directory of a handle; the URL must be a job of this CE: nothing else is touched. */
   private parseHandle(job: JobHandle): { url: string; dir: string } {
     const dir = this.jobDir(job.jobId);
-    if (!isArcJobUrl(job.backendId) || !job.backendId.startsWith(`${this.ce}/`))
+    if (!isJobOfCe(job.backendId, this.ce))
       throw new Error(
         `arc backend: job ${job.jobId} has backend id ${JSON.stringify(job.backendId)}, not a job URL of ` +
           `${this.ce}; refusing to touch it`,
@@ -251,7 +252,7 @@ export class ArcBackend implements GridBackend {
       if (UNREACHABLE.test(message)) throw new ArcUnavailableError(`arcsub to ${this.ce}: ${message}`);
       throw new ArcCommandError(`arcsub refused job ${job.jobId} at ${this.ce}: ${message}`);
     }
-    if (!url.startsWith(`${this.ce}/`))
+    if (!isJobOfCe(url, this.ce))
       throw new ArcCommandError(`arcsub returned a job URL outside ${this.ce}: ${url}`);
     await writeFileAtomic(join(dir, 'arc-id'), `${url}\n`);
     return { jobId: job.jobId, site: job.site, backendId: url };
@@ -262,12 +263,16 @@ export class ArcBackend implements GridBackend {
     const dir = this.jobDir(jobId);
     if (!existsSync(join(dir, 'job.json'))) return undefined;
     const saved = (await readJobFile(join(dir, 'arc-id')))?.trim();
-    if (saved && isArcJobUrl(saved) && saved.startsWith(`${this.ce}/`))
-      return { jobId, site, backendId: saved };
+    if (saved && isJobOfCe(saved, this.ce)) return { jobId, site, backendId: saved };
     const result = await this.run('arcstat', ['-J', ...this.common(), '-c', this.ce, '-a']);
     const name = jobName(jobId);
     const found = [...this.records(result).values()].find((record) => record.name === name);
-    return found && isArcJobUrl(found.id) ? { jobId, site, backendId: found.id } : undefined;
+    if (found && isJobOfCe(found.id, this.ce)) return { jobId, site, backendId: found.id };
+    // arcstat exits 0 with no jobs when the CE is down: that is "cannot tell", not "no such job" (the caller would
+    // drop a job that may be running).
+    const errors = lastErrors(result);
+    if (UNREACHABLE.test(errors)) throw new ArcUnavailableError(`arcstat on ${this.ce}: ${errors}`);
+    return undefined;
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Slurm backend. Each job is a directory under `jobsRoot` — on a file system the compute nodes share — holding the
- * local backend's files, and one Slurm batch job that runs a constant runner (./slurm/runner.ts) in it:
+ * local backend's files, and one Slurm batch job that runs a constant runner (./batch-runner.ts) in it:
  *
  *   sbatch --parsable -J gridpkg-JOBID -o DIR/stdout.txt -e DIR/stderr.txt --chdir DIR --no-requeue --export=ALL
  *          [--partition P] [--account A] [--qos Q] [--mem M] [--cpus-per-task N] [--time MINUTES] DIR/runner.sh
@@ -19,6 +19,7 @@
 import { join, normalize } from 'node:path';
 import type { SlurmBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
 import {
@@ -30,7 +31,6 @@ import {
   SlurmUnavailableError,
 } from './slurm/exec.js';
 import { type JobDirectories, LocalJobDirectories, RemoteJobDirectories } from './slurm/job-dirs.js';
-import { RUNNER } from './slurm/runner.js';
 import { sshSlurmExec } from './slurm/ssh-exec.js';
 import { mapSlurmState, parseSacct, parseSqueue, type SlurmRecord, timeLimit } from './slurm/states.js';
 import { SshConnection, type SshExec } from './ssh/connection.js';

@@ -30,9 +30,9 @@ import { execa } from 'execa';
 import type { TemplateBackendConfig, TemplateCommand } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
+import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
 import { isJobId } from './protocol/tokens.js';
-import { RUNNER } from './slurm/runner.js';
 import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
 
 export type { TemplateBackendConfig };

@@ -27,6 +27,23 @@ export function isArcJobUrl(value: string): boolean {
   return value.length <= 1024 && JOB_URL.test(value) && !value.split('/').includes('..');
 }
 
+/**
+ * Whether a job URL belongs to the CE endpoint: same host, same port (443 when none is written: the client may
+ * print `:443` where the spec has none, or the other way round) and a path under the endpoint's path.
+ */
+export function isJobOfCe(url: string, ce: string): boolean {
+  if (!isArcJobUrl(url)) return false;
+  const job = new URL(url);
+  const endpoint = new URL(ce);
+  const port = (u: URL) => u.port || '443';
+  const base = endpoint.pathname.replace(/\/+$/, '');
+  return (
+    job.hostname.toLowerCase() === endpoint.hostname.toLowerCase() &&
+    port(job) === port(endpoint) &&
+    job.pathname.startsWith(`${base}/`)
+  );
+}
+
 /** The job URL in arcsub's `Job submitted with jobid: URL`, if it is there and well-formed. */
 export function parseSubmittedJobId(stdout: string): string | undefined {
   const id = /^Job submitted with jobid: (\S+)\s*$/m.exec(stdout)?.[1];
@@ -108,7 +125,10 @@ export function mapArcState(record: ArcJobRecord): JobState | undefined {
       return { state: 'failed', reason: detail ? `cancelled (${detail})` : 'cancelled', raw };
     case 'Deleted':
       return { state: 'lost', reason: 'the CE has deleted the job (its results expired)', raw };
+    // Undefined: the CE has no information right now; Other: a state the client cannot name. Ask again next poll
+    // (the controller's deadline ends a job that never leaves them).
     case 'Undefined':
+    case 'Other':
       return undefined;
     default:
       throw new ArcOutputError(`unknown ARC job state ${JSON.stringify(record.state)} of ${record.id}`);

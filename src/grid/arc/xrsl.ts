@@ -4,7 +4,7 @@
  * printable ASCII is refused, so no value can end a literal early or add a relation.
  */
 
-/** The files every ARC job ships (the runner runs the site job script; see ../slurm/runner.ts). */
+/** The files every ARC job ships (the runner runs the site job script; see ../batch-runner.ts). */
 export const ARC_INPUT_FILES = ['runner.sh', 'site-job.sh', 'request.txt', 'env', 'shell'] as const;
 /** What comes back with arcget besides stdout.txt and stderr.txt. */
 export const ARC_OUTPUT_FILES = ['report.txt', 'exit-status'] as const;

@@ -1,21 +1,22 @@
 /**
- * The slurm backend's batch script: constant text, the same for every job, never assembled from data. sbatch runs
- * it with the job directory as working directory (--chdir) and the job directory's stdout.txt / stderr.txt as its
- * output files (-o / -e). Slurm runs a copy of it from its spool, so it finds its files through the working
- * directory, not through $0.
+ * The job runner of the batch backends (slurm, template, arc): constant text, the same for every job, never
+ * assembled from data. The batch system runs it with the job directory as working directory (sbatch --chdir; the
+ * template's submit command runs in the job directory; ARC runs it in the job's session directory, where its input
+ * files were uploaded), with stdout.txt / stderr.txt as its output files. The batch system may run a copy of it
+ * from its spool, so it finds its files through the working directory, not through $0.
  *
  * Files of a job directory (those of the local backend, plus):
  *   runner.sh                  RUNNER below; env (KEY=VALUE lines), shell (one word per line)
  *   job.json                   site, submission time, timeout (written by the controller)
- *   slurm-id                   the Slurm job id, written right after sbatch answered
+ *   slurm-id / arc-id          the batch system's job id, written right after submission answered
  *   pid                        the runner's pid on the node (tests kill it to play a job killed from outside)
  *
- * The runner ends with status 0 once it has recorded the job script's exit status, so Slurm's COMPLETED means "the
- * job script ran to its end" (its own status is in exit-status) and FAILED / CANCELLED / TIMEOUT / NODE_FAIL /
- * OUT_OF_MEMORY mean that the runner itself was stopped.
+ * The runner ends with status 0 once it has recorded the job script's exit status, so the batch system's "completed"
+ * (Slurm COMPLETED, ARC Finished) means "the job script ran to its end" (its own status is in exit-status), and a
+ * failed state means that the runner itself was stopped (killed, time limit, node failure).
  */
 export const RUNNER = `#!/bin/sh
-# gridpkg slurm backend job runner: constant text, the same for every job (src/grid/slurm/runner.ts).
+# gridpkg batch job runner: constant text, the same for every job (src/grid/batch-runner.ts).
 echo $$ >pid.tmp && mv pid.tmp pid
 fail() {
   printf 'gridpkg runner: %s\\n' "$1" >&2
