@@ -25,7 +25,6 @@ import { execa } from 'execa';
 import type { ArcBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import {
-  isArcJobUrl,
   isJobOfCe,
   jobsNotInJobList,
   mapArcState,

@@ -1,7 +1,8 @@
 /**
  * The X.509 proxy check run before a job is submitted to a grid backend: a missing, unreadable, expired or
  * soon-expiring proxy, or one without the VOMS role the job needs (software managers act with Role=sgm), stops the
- * submission with a message that names the file, the expiry time and what to run.
+ * submission with a message that names the file, the expiry time and what to run. What it demands comes from the
+ * spec's `proxy:` (vomsRole -> requiredRole, minValidity -> marginSeconds, requireVoms) and the site's `vo`.
  *
  * Pure parts: findProxyFile, inspectProxy, checkProxy (given the file's text and the time). I/O edge:
  * defaultVomsProxyInfo (runs voms-proxy-info, if installed) and requireValidProxy (reads the file, throws).
@@ -233,12 +234,22 @@ export interface CheckProxyOptions {
   jobTimeoutSeconds: number;
   /** Extra lifetime required past the job timeout (queueing, output staging); default 0. */
   marginSeconds?: number;
-  /** A VOMS role the proxy must carry, e.g. 'sgm'. */
+  /** A VOMS role the proxy must carry, e.g. 'sgm' (spec: proxy.vomsRole). A role always needs VOMS attributes. */
   requiredRole?: string;
-  /** The VO the role must be in (and, without requiredRole, any membership of it is required). */
+  /** The VO the role must be in (and, without requiredRole, any membership of it is required: see requireVoms). */
   vo?: string;
+  /**
+   * Whether VOMS attributes are required when no role is (spec: proxy.requireVoms): membership of `vo`, or of any
+   * VO without one. Default: true when `vo` is set. False accepts a plain proxy (e.g. from a test CA).
+   */
+  requireVoms?: boolean;
   /** Output of `voms-proxy-info --fqan` for the file, or undefined when the command is not installed. */
   vomsProxyInfo?: () => Promise<string | undefined>;
+}
+
+/** Whether the check asks for VOMS attributes at all. */
+function vomsRequired(options: CheckProxyOptions): boolean {
+  return options.requiredRole !== undefined || (options.requireVoms ?? options.vo !== undefined);
 }
 
 function renewHint(options: CheckProxyOptions): string {
@@ -246,6 +257,9 @@ function renewHint(options: CheckProxyOptions): string {
   const role = options.requiredRole ?? 'sgm';
   const needed = options.jobTimeoutSeconds + (options.marginSeconds ?? 0);
   const hours = Math.max(12, Math.ceil(needed / 3600) + 1);
+  // Told that VOMS attributes are not needed (a test CA without a VOMS server): a plain proxy.
+  if (options.requireVoms === false && options.requiredRole === undefined)
+    return `voms-proxy-init --valid ${hours}:00`;
   return `voms-proxy-init --voms ${vo}:/${vo}/Role=${role} --valid ${hours}:00`;
 }
 
@@ -352,7 +366,7 @@ async function assessProxy(
     };
   }
 
-  if (options.requiredRole === undefined && options.vo === undefined) return { problem: undefined, info };
+  if (!vomsRequired(options)) return { problem: undefined, info };
   const fromTool = options.vomsProxyInfo ? await options.vomsProxyInfo() : undefined;
   const toolFqans = fromTool !== undefined ? parseFqanOutput(fromTool) : [];
   const [fqans, fqanSource] =
@@ -364,6 +378,12 @@ async function assessProxy(
     (options.requiredRole !== undefined ? `/Role=${options.requiredRole}` : '');
   if (!fqans.some((fqan) => fqanGrants(fqan, options.vo, options.requiredRole))) {
     const where = fqanSource === 'voms-proxy-info' ? 'voms-proxy-info --fqan' : "the proxy's VOMS extension";
+    // Membership alone was asked for, and the proxy has no VOMS attributes at all: say how to do without them.
+    const plainProxy =
+      options.requiredRole === undefined && fqans.length === 0
+        ? ' (or, to accept a proxy without VOMS attributes, e.g. from a test CA, set proxy.requireVoms: false ' +
+          'in the spec)'
+        : '';
     return {
       problem: {
         kind: 'role-missing',
@@ -373,7 +393,7 @@ async function assessProxy(
         message:
           `X.509 proxy ${file} does not carry the VOMS attribute ${wanted} the job needs; ` +
           `FQANs found (from ${where}): ${fqans.length > 0 ? fqans.join(', ') : 'none'}; ` +
-          `create one with: ${hint}`,
+          `create one with: ${hint}${plainProxy}`,
       },
       info,
     };
@@ -424,7 +444,7 @@ export interface RequireValidProxyOptions
   env?: Readonly<Record<string, string | undefined>>;
   uid?: number;
   now?: Date;
-  /** Default: defaultVomsProxyInfo(file), tried only when a role or VO is required. */
+  /** Default: defaultVomsProxyInfo(file), tried only when VOMS attributes are required. */
   vomsProxyInfo?: () => Promise<string | undefined>;
 }
 

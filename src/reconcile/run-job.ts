@@ -31,9 +31,31 @@ export interface JobContext {
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
   /** The X.509 proxy check for backends that need one (default: requireValidProxy); replaceable in tests. */
-  requireProxy?(options: { jobTimeoutSeconds: number; vo: string | undefined }): Promise<unknown>;
+  requireProxy?(options: ProxyCheckOptions): Promise<unknown>;
   /** Releases what backends hold open (ssh master connections); call once the run is over. */
   close?(): Promise<void>;
+}
+
+/** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
+export interface ProxyCheckOptions {
+  jobTimeoutSeconds: number;
+  vo: string | undefined;
+  /** proxy.vomsRole: the proxy must carry /<vo>/Role=<role>. */
+  requiredRole: string | undefined;
+  /** proxy.minValidity: seconds the proxy must stay valid beyond the job timeout. */
+  marginSeconds: number;
+  /** proxy.requireVoms: VOMS attributes (membership of vo) are required; default true when vo is set. */
+  requireVoms: boolean;
+}
+
+export function proxyCheckOptions(desired: DesiredState): ProxyCheckOptions {
+  return {
+    jobTimeoutSeconds: desired.jobTimeoutSeconds,
+    vo: desired.vo,
+    requiredRole: desired.proxy?.vomsRole,
+    marginSeconds: desired.proxy?.minValiditySeconds ?? 0,
+    requireVoms: desired.proxy?.requireVoms ?? desired.vo !== undefined,
+  };
 }
 
 export interface JobResult {
@@ -71,10 +93,7 @@ export function runSiteJob(
     });
     if (backend.needsX509Proxy) {
       // A proxy that is missing or would expire mid-job stops here: nothing recorded, nothing submitted.
-      await (context.requireProxy ?? requireValidProxy)({
-        jobTimeoutSeconds: desired.jobTimeoutSeconds,
-        vo: desired.vo,
-      });
+      await (context.requireProxy ?? requireValidProxy)(proxyCheckOptions(desired));
     }
     const intent = await context.ledger.recordIntent({
       jobId,
@@ -180,13 +199,22 @@ function waitForEnd(
   timeoutSeconds: number,
 ): Promise<JobState> {
   context.poller ??= new StatusPoller();
+  let reported: string | undefined;
   return context.poller.watch(backend, handle, {
     timeoutSeconds,
     deadlineGraceMs: context.deadlineGraceMs ?? DEFAULT_DEADLINE_GRACE_MS,
     pollIntervalMs: context.pollIntervalMs,
     // A backend that cannot answer (CE down, timeout) is a transient problem, never a job failure.
-    onUnavailable: (error) =>
-      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`),
+    onUnavailable: (error) => {
+      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`);
+      reported = undefined; // say the state again once the backend answers
+    },
+    // Long jobs (grid queues) show where they are: each change of the backend's own state, once.
+    onState: (state) => {
+      if (state.raw === reported) return;
+      reported = state.raw;
+      context.progress(handle.site, `${handle.jobId} ${state.state} (${state.raw})`);
+    },
   });
 }
 

@@ -23,6 +23,8 @@ export interface WatchOptions {
   pollIntervalMs?: PollInterval;
   /** status() threw (CE down, timeout): transient, polling goes on. If this throws, the watch fails with that. */
   onUnavailable(error: unknown): void;
+  /** The job's state in a round where it had not finished yet (queued, running), for progress output. */
+  onState?(state: JobState): void;
 }
 
 interface Watch {
@@ -32,6 +34,7 @@ interface Watch {
   readonly deadline: number;
   readonly max: number;
   readonly onUnavailable: (error: unknown) => void;
+  readonly onState: ((state: JobState) => void) | undefined;
   /** When this job next wants a round, and the wait after that round. */
   dueAt: number;
   nextDelay: number;
@@ -70,6 +73,7 @@ export class StatusPoller {
         deadline: now + options.timeoutSeconds * 1000 + options.deadlineGraceMs,
         max,
         onUnavailable: options.onUnavailable,
+        onState: options.onState,
         dueAt: now + first,
         nextDelay: Math.min(max, Math.ceil(first * 1.5)),
         resolve,
@@ -135,6 +139,7 @@ export class StatusPoller {
           watch.resolve(state);
           continue;
         }
+        if (state) watch.onState?.(state);
         // Polled, due or not: its schedule counts from this round, so the jobs of a group fall into step.
         watch.dueAt = polledAt + watch.nextDelay;
         watch.nextDelay = Math.min(watch.max, Math.ceil(watch.nextDelay * 1.5));

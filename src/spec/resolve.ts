@@ -86,6 +86,10 @@ class Resolver {
   readonly expanded = new Map<string, Entries>();
   readonly expanding: string[] = [];
   readonly labels = new Set<string>();
+  readonly rolesWithoutVo = new Map<
+    string,
+    { doc: SpecDocument; path: YamlPath; role: string; sites: string[] }
+  >();
 
   constructor(
     readonly documents: readonly SpecDocument[],
@@ -290,6 +294,31 @@ class Resolver {
     return { entries, exclude };
   }
 
+  /** A VOMS role is held within a VO: `proxy.vomsRole` needs the site's `vo` (its own or the defaults'). */
+  checkProxyRole(doc: SpecDocument, path: YamlPath, site: string, settings: RawSiteSettings): void {
+    const role = settings.proxy?.vomsRole;
+    if (role === undefined || settings.vo !== undefined) return;
+    const key = `${doc.file}\0${path.join('.')}`;
+    const earlier = this.rolesWithoutVo.get(key);
+    if (earlier) earlier.sites.push(site);
+    else this.rolesWithoutVo.set(key, { doc, path, role, sites: [site] });
+  }
+
+  /** One error per vomsRole, naming every site it applies to that has no vo. */
+  reportRolesWithoutVo(): void {
+    for (const { doc, path, role, sites } of this.rolesWithoutVo.values()) {
+      const which =
+        sites.length === 1
+          ? `site "${sites[0]}" has none`
+          : `sites ${sites.map((s) => `"${s}"`).join(', ')} have none`;
+      this.error(
+        this.at(doc, [...path, 'vomsRole']),
+        `${path.join('.')}.vomsRole "${role}" needs a vo, and ${which}`,
+        `a VOMS role is held within one VO (the proxy must carry /<vo>/Role=${role}): set vo on the site or in defaults`,
+      );
+    }
+  }
+
   chooser(doc: SpecDocument, path: YamlPath, raw: { where?: string; sites?: string[] }): Chooser | undefined {
     let expr: LabelExpr | undefined;
     if (raw.where !== undefined) {
@@ -461,6 +490,9 @@ class Resolver {
         ...localPaths(defaults, root.dir),
         ...localPaths(value, doc.dir),
       };
+      // A site's proxy: replaces the defaults' one as a whole, like every other setting.
+      if (value.proxy !== undefined) this.checkProxyRole(doc, [...path, 'proxy'], name, settings);
+      else if (defaults.proxy !== undefined) this.checkProxyRole(root, ['defaults', 'proxy'], name, settings);
       return resolveSite(
         name,
         settings,
@@ -469,6 +501,7 @@ class Resolver {
         ignores.filter((i) => this.chooses(i.chooser, name, labels)).map((i) => i.ignore),
       );
     });
+    this.reportRolesWithoutVo();
     for (const selection of selections) {
       if (selection.chooser && !selection.used) {
         this.warnings.push({
@@ -574,6 +607,11 @@ function resolveSite(
     prune: settings.prune ?? false,
     vulnerabilityPolicy: settings.vulnerabilities?.policy ?? 'warn',
     ignores,
+    proxy: {
+      vomsRole: settings.proxy?.vomsRole,
+      minValiditySeconds: durationSeconds(settings.proxy?.minValidity) ?? 0,
+      requireVoms: settings.proxy?.requireVoms ?? settings.vo !== undefined,
+    },
   };
 }
 

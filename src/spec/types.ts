@@ -16,6 +16,16 @@ export type InstallMode = 'binary' | 'source';
 
 export type VulnerabilityPolicy = 'ignore' | 'warn' | 'fail';
 
+/** `proxy:` of defaults or a site: what the X.509 proxy check demands before a grid-middleware submission. */
+export interface RawProxySettings {
+  /** The VOMS role the proxy must carry in `vo`, e.g. sgm (/<vo>/Role=sgm). Needs `vo`. */
+  vomsRole?: string;
+  /** How long the proxy must stay valid beyond the job timeout (a duration); default none. */
+  minValidity?: number | string;
+  /** Whether VOMS attributes of `vo` are required; default true when `vo` is set. */
+  requireVoms?: boolean;
+}
+
 /** The settings that defaults and sites share. */
 export interface RawSiteSettings {
   vo?: string;
@@ -30,6 +40,7 @@ export interface RawSiteSettings {
   lockStaleAfter?: number | string;
   jobTimeout?: number | string;
   backend?: RawBackend;
+  proxy?: RawProxySettings;
 }
 
 export interface RawDefaults extends RawSiteSettings {
@@ -250,6 +261,16 @@ export interface IgnoreRule {
   source: SourceLocation;
 }
 
+/** The X.509 proxy check's demands for one site (resolved `proxy:`); used only by grid-middleware backends. */
+export interface ProxyRequirements {
+  /** The VOMS role the proxy must carry in the site's VO (e.g. sgm); undefined: no role is required. */
+  vomsRole: string | undefined;
+  /** Seconds the proxy must stay valid beyond the job timeout (0: up to the job timeout). */
+  minValiditySeconds: number;
+  /** VOMS attributes of the site's VO (of any VO without one) are required. Default: true when vo is set. */
+  requireVoms: boolean;
+}
+
 export interface DesiredState {
   site: string;
   vo: string | undefined;
@@ -277,4 +298,6 @@ export interface DesiredState {
   vulnerabilityPolicy?: VulnerabilityPolicy;
   /** Active ignore rules of this site, in spec order. */
   ignores?: IgnoreRule[];
+  /** What the X.509 proxy check demands. Absent: no role, no margin, VOMS attributes required when vo is set. */
+  proxy?: ProxyRequirements;
 }

@@ -1,12 +1,7 @@
 /**
  * The X.509 proxy check against real certificates: a throw-away CA, a user certificate and RFC 3820 proxies signed
- * by the user key are made with the openssl CLI (`openssl ca`, which takes exact start and end dates) in a temp
- * directory, and parsed by node:crypto. The VOMS extension is a DER structure shaped like a VOMS attribute
- * certificate (holder, validity, an attribute with the FQANs as OCTET STRINGs, a signature), without a real signature.
+ * by the user key are made with the openssl CLI (./test-proxies.ts) and parsed by node:crypto.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scanVomsExtension } from '../../src/grid/credentials/der.js';
@@ -22,161 +17,20 @@ import {
   parseFqanOutput,
   requireValidProxy,
 } from '../../src/grid/credentials.js';
+import {
+  createTestProxies,
+  HOUR,
+  MINUTE,
+  type TestProxies,
+  USER_DN,
+  type Voms,
+  wholeSecondsNow,
+} from './test-proxies.js';
 
-const HOUR = 3_600_000;
-const MINUTE = 60_000;
-/** Certificates carry whole seconds. */
-const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+const now = wholeSecondsNow();
 const at = (offsetMs: number): Date => new Date(now.getTime() + offsetMs);
-const opensslTime = (date: Date): string => `${date.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
-
-const USER_DN = '/DC=test/DC=gridpkg/O=Test Grid/CN=Sam Software Manager';
-let dir: string;
-let counter = 0;
-
-async function openssl(args: string[]): Promise<void> {
-  await execa('openssl', args, { cwd: dir });
-}
-
-const CA_CONFIG = `
-[ ca ]
-default_ca = testca
-[ testca ]
-database = db/index.txt
-serial = db/serial
-new_certs_dir = db
-default_md = sha256
-policy = anything
-unique_subject = no
-email_in_dn = no
-[ anything ]
-DC = optional
-O = optional
-CN = optional
-`;
-
-async function sign(options: {
-  csr: string;
-  out: string;
-  issuerCert: string;
-  issuerKey: string;
-  subject: string;
-  start: Date;
-  end: Date;
-  extensions: string;
-}): Promise<void> {
-  const extfile = `ext-${++counter}.cnf`;
-  await writeFile(join(dir, extfile), options.extensions);
-  await openssl([
-    'ca',
-    '-batch',
-    '-config',
-    'ca.cnf',
-    '-notext',
-    '-preserveDN',
-    '-subj',
-    options.subject,
-    '-cert',
-    options.issuerCert,
-    '-keyfile',
-    options.issuerKey,
-    '-in',
-    options.csr,
-    '-out',
-    options.out,
-    '-extfile',
-    extfile,
-    '-extensions',
-    'ext',
-    '-startdate',
-    opensslTime(options.start),
-    '-enddate',
-    opensslTime(options.end),
-  ]);
-}
-
-interface Voms {
-  fqans: string[];
-  start: Date;
-  end: Date;
-}
-
-/** An extension section whose VOMS AC has the shape of a real one (RFC 5755 AttributeCertificate, VOMS attribute). */
-function vomsSections(voms: Voms): string {
-  const fqans = voms.fqans.map((fqan, i) => `f${i} = OCTETSTRING:${fqan}`).join('\n');
-  return `
-1.3.6.1.4.1.8005.100.100.5 = ASN1:SEQUENCE:acs
-[ acs ]
-ac = SEQUENCE:ac
-[ ac ]
-info = SEQUENCE:acinfo
-alg = SEQUENCE:alg
-sig = FORMAT:HEX,BITSTRING:00ff00ff
-[ acinfo ]
-version = INTEGER:1
-holder = SEQUENCE:holder
-alg = SEQUENCE:alg
-serial = INTEGER:42
-validity = SEQUENCE:validity
-attributes = SEQUENCE:attributes
-[ holder ]
-name = UTF8String:${USER_DN}
-[ alg ]
-oid = OID:sha256WithRSAEncryption
-[ validity ]
-notBefore = GENTIME:${opensslTime(voms.start)}
-notAfter = GENTIME:${opensslTime(voms.end)}
-[ attributes ]
-a = SEQUENCE:attribute
-[ attribute ]
-type = OID:1.3.6.1.4.1.8005.100.100.4
-values = SET:values
-[ values ]
-v = SEQUENCE:ietf
-[ ietf ]
-authority = IA5STRING:pvier://voms.example.org:15000
-list = SEQUENCE:fqans
-[ fqans ]
-${fqans}
-`;
-}
-
-function proxyExtensions(voms: Voms | undefined): string {
-  const head = `[ ext ]
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-proxyCertInfo = critical,language:id-ppl-inheritAll
-`;
-  return voms ? head + vomsSections(voms) : head;
-}
-
-/** Writes a proxy file (proxy certificate, proxy key, user certificate, as voms-proxy-init does) and returns its text. */
-async function makeProxy(options: {
-  start: Date;
-  end: Date;
-  voms?: Voms;
-  user?: 'user' | 'shortUser';
-}): Promise<{ file: string; pem: string }> {
-  const n = ++counter;
-  const user = options.user ?? 'user';
-  await sign({
-    csr: 'proxy.csr',
-    out: `proxy-${n}.pem`,
-    issuerCert: `${user}.pem`,
-    issuerKey: 'user.key',
-    subject: `${USER_DN}/CN=${100_000 + n}`,
-    start: options.start,
-    end: options.end,
-    extensions: proxyExtensions(options.voms),
-  });
-  const parts = await Promise.all(
-    [`proxy-${n}.pem`, 'proxy.key', `${user}.pem`].map((name) => readFile(join(dir, name), 'utf8')),
-  );
-  const pem = parts.join('');
-  const file = join(dir, `x509up_${n}`);
-  await writeFile(file, pem, { mode: 0o600 });
-  return { file, pem };
-}
+let proxies: TestProxies;
+const makeProxy: TestProxies['makeProxy'] = (options) => proxies.makeProxy(options);
 
 const sgm: Voms = {
   fqans: ['/pvier/Role=sgm/Capability=NULL', '/pvier/Role=NULL/Capability=NULL'],
@@ -188,50 +42,14 @@ let plain: { file: string; pem: string };
 let userOnly: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'gridpkg-proxies-'));
-  await mkdir(join(dir, 'db'));
-  await writeFile(join(dir, 'db', 'index.txt'), '');
-  await writeFile(join(dir, 'db', 'serial'), '01\n');
-  await writeFile(join(dir, 'ca.cnf'), CA_CONFIG);
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await openssl([
-    'req',
-    '-x509',
-    ...ecKey,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-subj',
-    '/DC=test/CN=Test CA',
-  ]);
-  await openssl(['req', ...ecKey, '-keyout', 'user.key', '-out', 'user.csr', '-subj', USER_DN]);
-  await openssl(['req', ...ecKey, '-keyout', 'proxy.key', '-out', 'proxy.csr', '-subj', `${USER_DN}/CN=1`]);
-  const userExtensions =
-    '[ ext ]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n';
-  const user = { csr: 'user.csr', issuerCert: 'ca.pem', issuerKey: 'ca.key', subject: USER_DN };
-  await sign({
-    ...user,
-    out: 'user.pem',
-    start: at(-30 * 24 * HOUR),
-    end: at(300 * 24 * HOUR),
-    extensions: userExtensions,
-  });
-  await sign({
-    ...user,
-    out: 'shortUser.pem',
-    start: at(-30 * 24 * HOUR),
-    end: at(HOUR),
-    extensions: userExtensions,
-  });
+  proxies = await createTestProxies(now);
   valid = await makeProxy({ start: at(-HOUR), end: at(12 * HOUR), voms: sgm });
   plain = await makeProxy({ start: at(-HOUR), end: at(12 * HOUR) });
-  userOnly =
-    (await readFile(join(dir, 'user.pem'), 'utf8')) + (await readFile(join(dir, 'user.key'), 'utf8'));
+  userOnly = proxies.userOnly;
 });
 
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await proxies?.cleanup();
 });
 
 function options(overrides: Partial<CheckProxyOptions> & Pick<CheckProxyOptions, 'pem'>): CheckProxyOptions {
@@ -315,8 +133,10 @@ describe('checkProxy', () => {
   });
 
   it('a key that belongs to another certificate', async () => {
-    const userKey = await readFile(join(dir, 'user.key'), 'utf8');
-    const pem = valid.pem.replace(/-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n/, userKey);
+    const pem = valid.pem.replace(
+      /-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n/,
+      proxies.userKey,
+    );
     expect((await checkProxy(options({ pem })))?.message).toMatch(/does not belong/);
   });
 
@@ -442,6 +262,83 @@ describe('checkProxy', () => {
       expect(problem?.message).toContain('(in 1 h)');
     });
   });
+
+  describe("VOMS membership (the spec's proxy.requireVoms)", () => {
+    const noTool = async () => undefined;
+
+    it('by default a VO asks for its membership: a plain proxy is refused, saying how to accept it', async () => {
+      const problem = await checkProxy(
+        options({ file: plain.file, pem: plain.pem, vo: 'pvier', vomsProxyInfo: noTool }),
+      );
+      expect(problem?.kind).toBe('role-missing');
+      expect(problem?.message).toBe(
+        `X.509 proxy ${plain.file} does not carry the VOMS attribute /pvier the job needs; ` +
+          "FQANs found (from the proxy's VOMS extension): none; " +
+          'create one with: voms-proxy-init --voms pvier:/pvier/Role=sgm --valid 12:00 ' +
+          '(or, to accept a proxy without VOMS attributes, e.g. from a test CA, set proxy.requireVoms: false ' +
+          'in the spec)',
+      );
+      // requireVoms: true says the same as the default.
+      expect(
+        (await checkProxy(options({ pem: plain.pem, vo: 'pvier', requireVoms: true, vomsProxyInfo: noTool })))
+          ?.kind,
+      ).toBe('role-missing');
+      // Membership of the VO is enough when no role is asked for.
+      expect(
+        await checkProxy(options({ pem: valid.pem, vo: 'pvier', vomsProxyInfo: noTool })),
+      ).toBeUndefined();
+    });
+
+    it('requireVoms: false accepts a plain proxy of a VO site, and asks neither voms-proxy-info nor the AC', async () => {
+      const vomsProxyInfo = vi.fn(async () => undefined);
+      expect(
+        await checkProxy(options({ pem: plain.pem, vo: 'pvier', requireVoms: false, vomsProxyInfo })),
+      ).toBeUndefined();
+      expect(vomsProxyInfo).not.toHaveBeenCalled();
+      // VOMS attributes that end too soon do not matter when none are required.
+      const shortAc = await makeProxy({
+        start: at(-HOUR),
+        end: at(12 * HOUR),
+        voms: { ...sgm, end: at(HOUR) },
+      });
+      expect(
+        await checkProxy(options({ pem: shortAc.pem, vo: 'pvier', requireVoms: false, vomsProxyInfo })),
+      ).toBeUndefined();
+      // Its renewal hint makes a plain proxy, which a test CA without a VOMS server can do.
+      const missing = await checkProxy(options({ pem: undefined, vo: 'pvier', requireVoms: false }));
+      expect(missing?.message).toContain('create one with: voms-proxy-init --valid 12:00');
+      expect(missing?.message).not.toContain('--voms');
+      // The validity checks still apply.
+      const expired = await makeProxy({ start: at(-13 * HOUR), end: at(-HOUR) });
+      expect((await checkProxy(options({ pem: expired.pem, vo: 'pvier', requireVoms: false })))?.kind).toBe(
+        'expired',
+      );
+    });
+
+    it('a role is a VOMS attribute: it is checked even with requireVoms false', async () => {
+      const problem = await checkProxy(
+        options({
+          pem: plain.pem,
+          vo: 'pvier',
+          requiredRole: 'sgm',
+          requireVoms: false,
+          vomsProxyInfo: noTool,
+        }),
+      );
+      expect(problem?.kind).toBe('role-missing');
+      expect(problem?.message).toContain('voms-proxy-init --voms pvier:/pvier/Role=sgm');
+      expect(problem?.message).not.toContain('requireVoms');
+    });
+
+    it('requireVoms without a VO asks for VOMS attributes of any VO', async () => {
+      const problem = await checkProxy(options({ pem: plain.pem, requireVoms: true, vomsProxyInfo: noTool }));
+      expect(problem?.kind).toBe('role-missing');
+      expect(problem?.message).toContain('the VOMS attribute /<any VO> the job needs');
+      expect(
+        await checkProxy(options({ pem: valid.pem, requireVoms: true, vomsProxyInfo: noTool })),
+      ).toBeUndefined();
+    });
+  });
 });
 
 describe('requireValidProxy', () => {
@@ -468,6 +365,33 @@ describe('requireValidProxy', () => {
     expect((error as CredentialError).problem.kind).toBe('missing');
     expect((error as CredentialError).problem.file).toBe(`/tmp/x509up_u${uid}`);
     expect((error as CredentialError).message).toContain(`/tmp/x509up_u${uid}`);
+  });
+
+  it('takes what the spec asks for: a role (vomsRole), a margin (minValidity), membership or not (requireVoms)', async () => {
+    const noTool = async () => undefined;
+    const base = { file: valid.file, now, jobTimeoutSeconds: 3600, vo: 'pvier', vomsProxyInfo: noTool };
+    // The proxy ends in 12 h: a 1 h job with 10 h of margin fits, with 11 h 30 min it does not.
+    await expect(
+      requireValidProxy({ ...base, requiredRole: 'sgm', marginSeconds: 10 * 3600, requireVoms: true }),
+    ).resolves.toMatchObject({ file: valid.file });
+    const error = await requireValidProxy({ ...base, marginSeconds: 11.5 * 3600 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialError);
+    const expiry = at(12 * HOUR)
+      .toISOString()
+      .replace('.000Z', 'Z');
+    expect((error as CredentialError).problem).toMatchObject({ kind: 'expiring', file: valid.file });
+    expect((error as CredentialError).message).toContain(`X.509 proxy ${valid.file} expires at ${expiry}`);
+    expect((error as CredentialError).message).toContain('job timeout 1 h + margin 11 h 30 min');
+    expect((error as CredentialError).message).toContain('30 min short');
+    expect((error as CredentialError).message).toContain('--valid 14:00');
+    // Another role than the proxy's is refused, naming the command that makes the right proxy.
+    await expect(requireValidProxy({ ...base, requiredRole: 'lcgadmin' })).rejects.toThrow(
+      /does not carry the VOMS attribute \/pvier\/Role=lcgadmin .*voms-proxy-init --voms pvier:\/pvier\/Role=lcgadmin/,
+    );
+    // requireVoms false lets a plain proxy through.
+    await expect(
+      requireValidProxy({ ...base, file: plain.file, requireVoms: false, marginSeconds: 0 }),
+    ).resolves.toMatchObject({ file: plain.file });
   });
 
   it('throws for an expired proxy', async () => {

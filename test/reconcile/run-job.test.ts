@@ -174,6 +174,15 @@ describe('the X.509 proxy check for grid middleware', () => {
     expect(asked).toEqual([]);
     backend.needsX509Proxy = true;
     await runSiteJob(context, desired([]), 'probe');
-    expect(asked).toEqual([{ jobTimeoutSeconds: 3600, vo: 'vo.example.org' }]);
+    // A desired state without proxy settings: VOMS membership of its VO, no role, no margin.
+    expect(asked).toEqual([
+      {
+        jobTimeoutSeconds: 3600,
+        vo: 'vo.example.org',
+        requiredRole: undefined,
+        marginSeconds: 0,
+        requireVoms: true,
+      },
+    ]);
   });
 });

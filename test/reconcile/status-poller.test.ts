@@ -200,6 +200,24 @@ describe('the status poller', () => {
     expect(cluster.calls).toHaveLength(3);
   });
 
+  it('hands every unfinished state to onState, and not the final one', async () => {
+    const cluster = new FakeCluster();
+    const poller = new StatusPoller();
+    const seen: JobState[] = [];
+    cluster.states.set('a', { state: 'queued', raw: 'Accepted' });
+    const w = watch(poller, new FakeBackend('a', cluster, 'ce'), 'a', {
+      onState: (state) => seen.push(state),
+    });
+    await vi.advanceTimersByTimeAsync(100);
+    cluster.states.set('a', RUNNING);
+    await vi.advanceTimersByTimeAsync(150);
+    cluster.states.set('a', DONE);
+    await vi.advanceTimersByTimeAsync(225);
+    await w.promise;
+    expect(w.outcome.state).toEqual(DONE);
+    expect(seen).toEqual([{ state: 'queued', raw: 'Accepted' }, RUNNING]);
+  });
+
   it('cancels a job that shows no end by its timeout plus the grace, and counts it lost', async () => {
     const cluster = new FakeCluster();
     const poller = new StatusPoller();

@@ -28,11 +28,12 @@ describe('the example spec', () => {
     ]);
     expect(sara?.requirements.find((r) => r.pkgpath === 'math/gsl')).toMatchObject({
       pattern: 'gsl-2.7*',
-      source: { line: 45, column: 9 },
+      source: { line: 46, column: 9 },
     });
     expect(sara?.backend).toEqual({ type: 'local', shell: ['bash'], environment: {} });
     expect(nikhef?.lockStaleSeconds).toBe(1800);
     expect(nikhef?.jobTimeoutSeconds).toBe(3600);
+    expect(nikhef?.proxy).toEqual({ vomsRole: 'sgm', minValiditySeconds: 1800, requireVoms: true });
     expect(nikhef?.repository).toMatch(/\/demo-sites\/packages\/All$/);
   });
 

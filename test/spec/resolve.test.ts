@@ -89,6 +89,43 @@ describe('defaults and inheritance', () => {
     expect(bare?.labels).toEqual([]);
     expect(bare?.ignores).toEqual([]);
   });
+
+  it("resolves proxy: the defaults are inherited, a site's proxy replaces them as a whole", () => {
+    const { sites } = resolve(
+      lines(
+        H,
+        'defaults:',
+        '  vo: pvier',
+        '  proxy: { vomsRole: sgm, minValidity: 2h }',
+        'sites:',
+        '  inherits: {}',
+        '  test-ca:',
+        '    proxy: { requireVoms: false }',
+        '  longer:',
+        '    vo: other',
+        '    proxy: { vomsRole: lcgadmin, minValidity: 90m, requireVoms: true }',
+        '  margin-only:',
+        '    proxy: { minValidity: 600 }',
+      ),
+    );
+    expect(Object.fromEntries(sites.map((s) => [s.site, [s.vo, s.proxy]]))).toEqual({
+      inherits: ['pvier', { vomsRole: 'sgm', minValiditySeconds: 7200, requireVoms: true }],
+      'test-ca': ['pvier', { vomsRole: undefined, minValiditySeconds: 0, requireVoms: false }],
+      longer: ['other', { vomsRole: 'lcgadmin', minValiditySeconds: 5400, requireVoms: true }],
+      'margin-only': ['pvier', { vomsRole: undefined, minValiditySeconds: 600, requireVoms: true }],
+    });
+  });
+
+  it('without proxy: no role, no margin, VOMS membership required exactly when vo is set', () => {
+    const { sites } = resolve(lines(H, 'sites:', '  with-vo: { vo: pvier }', '  without: {}'));
+    expect(sites.map((s) => s.proxy)).toEqual([
+      { vomsRole: undefined, minValiditySeconds: 0, requireVoms: true },
+      { vomsRole: undefined, minValiditySeconds: 0, requireVoms: false },
+    ]);
+    // requireVoms: true without a vo asks for VOMS attributes of any VO (the job then takes its VO from them).
+    const anyVo = resolve(lines(H, 'sites:', '  a: { proxy: { requireVoms: true } }')).sites[0];
+    expect(anyVo?.proxy).toEqual({ vomsRole: undefined, minValiditySeconds: 0, requireVoms: true });
+  });
 });
 
 describe('sets', () => {

@@ -118,8 +118,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
   ): DesiredState {
     return {
       site,
-      // A VO would make the proxy check ask for VOMS membership; the test CA's proxy has no VOMS extension.
-      vo: undefined,
+      vo: 'pvier',
       softwareArea: swdir,
       prefix: undefined,
       repository: world.repository,
@@ -134,6 +133,8 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
       prune: false,
       vulnerabilityPolicy: 'warn',
       ignores: [],
+      // The test CA's proxy (arcproxy) has no VOMS attributes: the check still wants it valid for the job timeout.
+      proxy: { vomsRole: undefined, minValiditySeconds: 0, requireVoms: false },
     };
   }
 
@@ -297,6 +298,10 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const result = await probing;
     expect(result.observation.state).toBe('known');
     expect(result.jobState.state).toBe('done');
+    // The controller showed the CE's own states on the way, each once, and said it was retrying.
+    const running = messages.filter((m) => / running \(Running/.test(m));
+    expect(running.length).toBeGreaterThan(0);
+    expect(new Set(running).size).toBe(running.length);
   }, 300_000);
 
   it('finds a job again from a new backend object (a restarted controller), by arc-id and by job name', async () => {

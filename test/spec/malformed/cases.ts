@@ -221,7 +221,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'labels on defaults',
     errors: [
-      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, sets, packages',
+      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages',
     ],
     text: withSites('defaults:', '  labels: [x]'),
   },
@@ -835,7 +835,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'schema error inside an included file',
     errors: [
-      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, sets, packages, exclude',
+      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages, exclude',
     ],
     text: lines(H, 'include: [sites/a.yaml]'),
     includes: { 'sites/a.yaml': lines(H, 'sites:', '  a:', '    softwrea: /sw') },
@@ -867,6 +867,110 @@ export const CASES: MalformedCase[] = [
     name: 'no sites anywhere',
     errors: ['spec.yaml:1:1 the spec defines no sites | add a sites: mapping, or include a file with one'],
     text: lines(H, 'sets:', '  base: {}'),
+  },
+  // --- the proxy check's settings --------------------------------------------------------------------------
+  {
+    name: 'proxy role written as an FQAN',
+    errors: [
+      'spec.yaml:5:24 sites.site-a.proxy.vomsRole is not a VOMS role name (got "/pvier/Role=sgm") | The VOMS role the proxy must carry in vo, e.g. sgm for /<vo>/Role=sgm (software managers act with Role=sgm). Needs vo.',
+    ],
+    text: site('    vo: pvier', '    proxy: { vomsRole: /pvier/Role=sgm }'),
+  },
+  {
+    name: 'proxy role that voms-proxy-init would read as an option',
+    errors: [
+      'spec.yaml:5:24 sites.site-a.proxy.vomsRole is not a VOMS role name (got "-sgm") | The VOMS role the proxy must carry in vo, e.g. sgm for /<vo>/Role=sgm (software managers act with Role=sgm). Needs vo.',
+    ],
+    text: site('    vo: pvier', '    proxy: { vomsRole: "-sgm" }'),
+  },
+  {
+    name: 'proxy role with a space',
+    errors: [
+      'spec.yaml:5:24 sites.site-a.proxy.vomsRole is not a VOMS role name (got "sgm admin") | The VOMS role the proxy must carry in vo, e.g. sgm for /<vo>/Role=sgm (software managers act with Role=sgm). Needs vo.',
+    ],
+    text: site('    vo: pvier', '    proxy: { vomsRole: sgm admin }'),
+  },
+  {
+    name: 'proxy minValidity with a word unit',
+    errors: [
+      'spec.yaml:5:27 sites.site-a.proxy.minValidity is not a duration (got "2 hours") | Seconds as a number, or a number with unit s, m, h or d ("30m").',
+    ],
+    text: site('    vo: pvier', '    proxy: { minValidity: 2 hours }'),
+  },
+  {
+    name: 'proxy minValidity of zero in defaults',
+    errors: [
+      'spec.yaml:11:18 defaults.proxy.minValidity must be at least 1 (got 0) | Seconds as a number, or a number with unit s, m, h or d ("30m").',
+    ],
+    text: withSites('defaults:', '  proxy:', '    minValidity: 0'),
+  },
+  {
+    name: 'proxy requireVoms as a word',
+    errors: [
+      'spec.yaml:5:27 sites.site-a.proxy.requireVoms must be true or false (got "no") | Require VOMS attributes of vo (default true when vo is set); false accepts a plain proxy, e.g. from a test CA.',
+    ],
+    text: site('    vo: pvier', '    proxy: { requireVoms: "no" }'),
+  },
+  {
+    name: 'proxy role without VOMS',
+    errors: [
+      'spec.yaml:5:42 sites.site-a.proxy.requireVoms must be true (got false) | A vomsRole is a VOMS attribute: requireVoms cannot be false next to it; remove one of them.',
+    ],
+    text: site('    vo: pvier', '    proxy: { vomsRole: sgm, requireVoms: false }'),
+  },
+  {
+    name: 'proxy key typo',
+    errors: [
+      'spec.yaml:5:14 unknown key "role" in sites.site-a.proxy | allowed keys: vomsRole, minValidity, requireVoms',
+    ],
+    text: site('    vo: pvier', '    proxy: { role: sgm }'),
+  },
+  {
+    name: 'proxy as a role name',
+    errors: [
+      'spec.yaml:5:12 sites.site-a.proxy must be a mapping (got "sgm") | What the X.509 proxy check demands before a job goes to grid middleware (arc, template with credentials: x509). A site\'s proxy replaces the defaults\' one as a whole.',
+    ],
+    text: site('    vo: pvier', '    proxy: sgm'),
+  },
+  {
+    name: 'proxy role on a site without vo',
+    errors: [
+      'spec.yaml:4:24 sites.site-a.proxy.vomsRole "sgm" needs a vo, and site "site-a" has none | a VOMS role is held within one VO (the proxy must carry /<vo>/Role=sgm): set vo on the site or in defaults',
+    ],
+    text: site('    proxy: { vomsRole: sgm }'),
+  },
+  {
+    name: 'proxy role in defaults, and sites without vo that inherit it',
+    errors: [
+      'spec.yaml:4:15 defaults.proxy.vomsRole "sgm" needs a vo, and sites "b", "c" have none | a VOMS role is held within one VO (the proxy must carry /<vo>/Role=sgm): set vo on the site or in defaults',
+    ],
+    text: lines(
+      H,
+      'defaults:',
+      '  proxy:',
+      '    vomsRole: sgm',
+      'sites:',
+      '  a: { vo: pvier }',
+      '  b: {}',
+      '  c: { labels: [test] }',
+      "  d: { proxy: { minValidity: 1h } } # its own proxy: replaces the defaults' one, no role",
+    ),
+  },
+  {
+    name: 'proxy role on a site of an included file, vo nowhere',
+    errors: [
+      'sites/nl.yaml:5:24 sites.nikhef.proxy.vomsRole "lcgadmin" needs a vo, and site "nikhef" has none | a VOMS role is held within one VO (the proxy must carry /<vo>/Role=lcgadmin): set vo on the site or in defaults',
+    ],
+    text: lines(H, 'include: [sites/nl.yaml]', 'defaults:', '  jobTimeout: 1h'),
+    includes: {
+      'sites/nl.yaml': lines(
+        H,
+        'sites:',
+        '  nikhef:',
+        '    labels: [nl]',
+        '    proxy: { vomsRole: lcgadmin }',
+      ),
+    },
   },
   // --- warnings: the spec loads -------------------------------------------------------------------------------
   {
