@@ -298,10 +298,10 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const result = await probing;
     expect(result.observation.state).toBe('known');
     expect(result.jobState.state).toBe('done');
-    // The controller showed the CE's own states on the way, each once, and said it was retrying.
+    // The controller showed the CE's own states on the way (again after the outage), not on every poll.
     const running = messages.filter((m) => / running \(Running/.test(m));
     expect(running.length).toBeGreaterThan(0);
-    expect(new Set(running).size).toBe(running.length);
+    expect(running.length).toBeLessThanOrEqual(4);
   }, 300_000);
 
   it('finds a job again from a new backend object (a restarted controller), by arc-id and by job name', async () => {
