@@ -21,7 +21,6 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { execa } from 'execa';
 import type { ArcBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import {
@@ -35,20 +34,17 @@ import { buildXrsl } from './arc/xrsl.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath, readJobFile } from './job-files.js';
+import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
+import { type CommandResult, runCommand } from './run-command.js';
 import { timeLimit } from './slurm/states.js';
-import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
 
 export { ArcOutputError } from './arc/states.js';
 export type { ArcBackendConfig };
 
 export type ArcCommand = 'arcsub' | 'arcstat' | 'arcget' | 'arckill' | 'arcclean';
 
-export interface ArcExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+export type ArcExecResult = CommandResult;
 
 /** Runs one ARC client command with an argv array (never a shell). Injectable for tests. */
 export type ArcExec = (
@@ -83,22 +79,8 @@ const QUEUE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 const UNREACHABLE =
   /failed to establish connection|connection refused|timed out|timeout|no resource returned any information|could not run|failed to connect/i;
 
-export const defaultArcExec: ArcExec = async (command, args, options) => {
-  const result = await execa(command, [...args], {
-    reject: false,
-    timeout: options.timeoutMs,
-    stdin: 'ignore',
-    ...(options.cwd ? { cwd: options.cwd } : {}),
-  });
-  if (result.timedOut) throw new ArcUnavailableError(`${command} timed out after ${options.timeoutMs} ms`);
-  if (result.exitCode === undefined)
-    throw new ArcUnavailableError(`${command} could not run: ${result.shortMessage}`);
-  return {
-    exitCode: result.exitCode,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : '',
-  };
-};
+export const defaultArcExec: ArcExec = (command, args, options) =>
+  runCommand(command, args, options, (message) => new ArcUnavailableError(message));
 
 /** ARC client commands on one job list run one at a time in this process (keyed by the job list's path). */
 const jobListQueues = new Map<string, Promise<unknown>>();
@@ -147,20 +129,8 @@ export class ArcBackend implements GridBackend {
       if (value !== undefined && !isSafeJobPath(value))
         throw bad(key, value, 'an absolute path of A-Z a-z 0-9 . _ - / + , without ".."');
     }
-    this.shell = options.shell ?? ['/bin/sh'];
-    if (this.shell.length === 0 || !this.shell.every(isShellWord) || this.shell[0]?.startsWith('-'))
-      throw bad('shell', this.shell, 'words of A-Z a-z 0-9 . _ / + , : = @ % -');
-    this.environment = Object.entries(options.environment ?? {});
-    for (const [name, value] of this.environment) {
-      if (!isEnvName(name))
-        throw bad('environment variable name', name, 'A-Z a-z 0-9 _, not starting with a digit');
-      if (!isEnvValue(value))
-        throw bad(
-          `value of environment variable ${name}`,
-          value,
-          'characters A-Z a-z 0-9 . _ / + , : = @ % -',
-        );
-    }
+    this.shell = checkedShell('arc', options.shell);
+    this.environment = checkedEnvironment('arc', options.environment);
     this.jobsRoot = normalize(options.jobsRoot).replace(/(.)\/$/, '$1');
     this.jobList = join(this.jobsRoot, jobListName(this.ce));
     this.exec = options.exec ?? defaultArcExec;
@@ -224,8 +194,8 @@ export class ArcBackend implements GridBackend {
     const files: [string, string][] = [
       ['request.txt', job.request],
       ['runner.sh', RUNNER],
-      ['env', this.environment.map(([k, v]) => `${k}=${v}\n`).join('')],
-      ['shell', this.shell.map((word) => `${word}\n`).join('')],
+      ['env', envFileText(this.environment)],
+      ['shell', shellFileText(this.shell)],
       [
         'job.xrsl',
         buildXrsl({

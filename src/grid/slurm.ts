@@ -21,6 +21,7 @@ import type { SlurmBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath } from './job-files.js';
+import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import {
   defaultSlurmExec,
@@ -34,7 +35,7 @@ import { type JobDirectories, LocalJobDirectories, RemoteJobDirectories } from '
 import { sshSlurmExec } from './slurm/ssh-exec.js';
 import { mapSlurmState, parseSacct, parseSqueue, type SlurmRecord, timeLimit } from './slurm/states.js';
 import { SshConnection, type SshExec } from './ssh/connection.js';
-import { isEnvName, isEnvValue, isRemotePath, isShellWord } from './ssh/quote.js';
+import { isRemotePath } from './ssh/quote.js';
 
 export {
   defaultSlurmExec,
@@ -111,20 +112,8 @@ export class SlurmBackend implements GridBackend {
         throw bad(key, value, 'an absolute path of A-Z a-z 0-9 . _ - / + , without ".."');
     }
     this.jobsRoot = normalize(options.jobsRoot).replace(/(.)\/$/, '$1');
-    this.shell = options.shell ?? ['/bin/sh'];
-    if (this.shell.length === 0 || !this.shell.every(isShellWord) || this.shell[0]?.startsWith('-'))
-      throw bad('shell', this.shell, 'words of A-Z a-z 0-9 . _ / + , : = @ % -');
-    this.environment = Object.entries(options.environment ?? {});
-    for (const [name, value] of this.environment) {
-      if (!isEnvName(name))
-        throw bad('environment variable name', name, 'A-Z a-z 0-9 _, not starting with a digit');
-      if (!isEnvValue(value))
-        throw bad(
-          `value of environment variable ${name}`,
-          value,
-          'characters A-Z a-z 0-9 . _ / + , : = @ % -',
-        );
-    }
+    this.shell = checkedShell('slurm', options.shell);
+    this.environment = checkedEnvironment('slurm', options.environment);
     this.commandTimeoutMs = options.commandTimeoutMs ?? 60_000;
     if (options.loginNode) {
       const { loginNode } = options;
@@ -229,8 +218,8 @@ export class SlurmBackend implements GridBackend {
     const files: [string, string][] = [
       ['request.txt', job.request],
       ['runner.sh', RUNNER],
-      ['env', this.environment.map(([k, v]) => `${k}=${v}\n`).join('')],
-      ['shell', this.shell.map((word) => `${word}\n`).join('')],
+      ['env', envFileText(this.environment)],
+      ['shell', shellFileText(this.shell)],
       [
         'job.json',
         `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,

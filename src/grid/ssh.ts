@@ -14,6 +14,7 @@
 import type { SshBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { MAX_OUTPUT_BYTES } from './job-files.js';
+import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import {
   SshConnection,
@@ -21,7 +22,7 @@ import {
   type SshExecResult,
   SshRemoteError,
 } from './ssh/connection.js';
-import { isEnvName, isEnvValue, isShellWord, normalizeRemoteDir } from './ssh/quote.js';
+import { normalizeRemoteDir } from './ssh/quote.js';
 import { removeDirectory, type UploadFile, uploadNewDirectory } from './ssh/remote-files.js';
 import { CANCEL, FETCH, FIND, RUNNER, START, STATUS } from './ssh/remote-scripts.js';
 
@@ -54,21 +55,8 @@ export class SshBackend implements GridBackend {
   constructor(options: SshBackendOptions) {
     this.connection = new SshConnection(options, 'ssh backend');
     this.workDir = normalizeRemoteDir(options.workDir ?? '~/.gridpkg/jobs');
-    this.shell = options.shell ?? ['/bin/sh'];
-    if (this.shell.length === 0 || !this.shell.every(isShellWord) || this.shell[0]?.startsWith('-'))
-      throw new Error(
-        `ssh backend: bad shell ${JSON.stringify(this.shell)} (words of A-Z a-z 0-9 . _ / + , : = @ % -)`,
-      );
-    this.environment = Object.entries(options.environment ?? {});
-    for (const [name, value] of this.environment) {
-      if (!isEnvName(name))
-        throw new Error(`ssh backend: bad environment variable name ${JSON.stringify(name)}`);
-      if (!isEnvValue(value))
-        throw new Error(
-          `ssh backend: environment variable ${name}: value ${JSON.stringify(value)} has characters outside ` +
-            'A-Z a-z 0-9 . _ / + , : = @ % -',
-        );
-    }
+    this.shell = checkedShell('ssh', options.shell);
+    this.environment = checkedEnvironment('ssh', options.environment);
   }
 
   /** Every ssh and sftp invocation so far (tests count them). */
@@ -125,8 +113,8 @@ export class SshBackend implements GridBackend {
       { name: 'site-job.sh', copyOf: job.scriptPath },
       { name: 'request.txt', text: job.request },
       { name: 'runner.sh', text: RUNNER },
-      { name: 'env', text: this.environment.map(([k, v]) => `${k}=${v}\n`).join('') },
-      { name: 'shell', text: this.shell.map((word) => `${word}\n`).join('') },
+      { name: 'env', text: envFileText(this.environment) },
+      { name: 'shell', text: shellFileText(this.shell) },
       { name: 'timeout', text: `${job.timeoutSeconds}\n` },
     ];
     await uploadNewDirectory(this.connection, this.workDir, job.jobId, files);

@@ -213,7 +213,7 @@ function waitForEnd(
     onState: (state) => {
       if (state.raw === reported) return;
       reported = state.raw;
-      context.progress(handle.site, `${handle.jobId} ${state.state} (${state.raw})`);
+      context.progress(handle.site, `${handle.jobId}: ${state.state}, backend says ${state.raw}`);
     },
   });
 }

@@ -119,8 +119,8 @@ describe('configuration checks', () => {
     ['shell', { shell: ['bash', '-c', 'rm -rf /'] }],
     ['shell', { shell: [] }],
     ['environment variable name', { environment: { 'A-B': '/x' } }],
-    ['environment variable VO_X_SW_DIR: value', { environment: { VO_X_SW_DIR: '/x $(id)' } }],
-    ['environment variable X: value', { environment: { X: 'a\nb' } }],
+    ['value of environment variable VO_X_SW_DIR', { environment: { VO_X_SW_DIR: '/x $(id)' } }],
+    ['value of environment variable X', { environment: { X: 'a\nb' } }],
   ])('rejects a bad %s', (what, override) => {
     expect(() => new SshBackend({ ...base, ...override })).toThrow(what);
   });

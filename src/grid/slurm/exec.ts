@@ -3,15 +3,11 @@
  * defaultSlurmExec runs it on this machine (the login node is local); ./ssh-exec.ts runs it on a login node over
  * ssh. Both turn "could not run / could not reach" into SlurmUnavailableError, which the controller retries.
  */
-import { execa } from 'execa';
+import { type CommandResult, runCommand } from '../run-command.js';
 
 export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scancel';
 
-export interface SlurmExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+export type SlurmExecResult = CommandResult;
 
 /** Runs one Slurm client command with an argv array (never a shell). Injectable for tests. */
 export type SlurmExec = (
@@ -30,20 +26,5 @@ export class SlurmCommandError extends Error {
   override name = 'SlurmCommandError';
 }
 
-export const defaultSlurmExec: SlurmExec = async (command, args, options) => {
-  const result = await execa(command, [...args], {
-    reject: false,
-    timeout: options.timeoutMs,
-    env: options.env,
-    extendEnv: true,
-    stdin: 'ignore',
-  });
-  if (result.timedOut) throw new SlurmUnavailableError(`${command} timed out after ${options.timeoutMs} ms`);
-  if (result.exitCode === undefined)
-    throw new SlurmUnavailableError(`${command} could not run: ${result.shortMessage}`);
-  return {
-    exitCode: result.exitCode,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : '',
-  };
-};
+export const defaultSlurmExec: SlurmExec = (command, args, options) =>
+  runCommand(command, args, options, (message) => new SlurmUnavailableError(message));

@@ -299,7 +299,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     expect(result.observation.state).toBe('known');
     expect(result.jobState.state).toBe('done');
     // The controller showed the CE's own states on the way (again after the outage), not on every poll.
-    const running = messages.filter((m) => / running \(Running/.test(m));
+    const running = messages.filter((m) => /: running, backend says Running/.test(m));
     expect(running.length).toBeGreaterThan(0);
     expect(running.length).toBeLessThanOrEqual(4);
   }, 300_000);

@@ -5,13 +5,14 @@
  * them to the job account with chown.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRepository } from '../../pkgsrc-sim/repository.js';
 import { createSite, type SimSite } from '../../pkgsrc-sim/site.js';
+import { readEnvFile } from '../support/env-file.js';
 
 export interface ArcEnv {
   dir: string;
@@ -28,17 +29,8 @@ export const ENV_FILE = process.env.GRIDPKG_ARC_ENV ?? '/tmp/gridpkg-arc/env';
 export const ARC_UP = fileURLToPath(new URL('../../../scripts/services/arc-up.sh', import.meta.url));
 
 function readEnv(): ArcEnv | undefined {
-  if (!existsSync(ENV_FILE)) return undefined;
-  const vars = new Map<string, string>();
-  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) vars.set(line.slice(0, at), line.slice(at + 1));
-  }
-  const get = (key: string): string => {
-    const value = vars.get(key);
-    if (value === undefined) throw new Error(`${ENV_FILE} has no ${key}`);
-    return value;
-  };
+  const get = readEnvFile(ENV_FILE);
+  if (!get) return undefined;
   return {
     dir: get('GRIDPKG_ARC_DIR'),
     ce: get('GRIDPKG_ARC_CE'),

@@ -4,7 +4,8 @@
  * tests build simulated pkgsrc sites (test/pkgsrc-sim, a test double) in a local temporary directory.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readEnvFile } from '../support/env-file.js';
 
 export interface SlurmEnv {
   dir: string;
@@ -18,17 +19,8 @@ export interface SlurmEnv {
 export const ENV_FILE = process.env.GRIDPKG_SLURM_ENV ?? '/tmp/gridpkg-slurm/env';
 
 function readEnv(): SlurmEnv | undefined {
-  if (!existsSync(ENV_FILE)) return undefined;
-  const vars = new Map<string, string>();
-  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) vars.set(line.slice(0, at), line.slice(at + 1));
-  }
-  const get = (key: string): string => {
-    const value = vars.get(key);
-    if (value === undefined) throw new Error(`${ENV_FILE} has no ${key}`);
-    return value;
-  };
+  const get = readEnvFile(ENV_FILE);
+  if (!get) return undefined;
   return {
     dir: get('GRIDPKG_SLURM_DIR'),
     conf: get('GRIDPKG_SLURM_CONF'),

@@ -4,7 +4,6 @@
  * machine as sshd, so they build sites here and hand them to the ssh user with chown.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { SshBackendOptions } from '../../../src/grid/ssh.js';
 import { BUNDLE_PATH, FIXTURE_DIR } from '../../pkgsrc-sim/paths.js';
 import { createRepository } from '../../pkgsrc-sim/repository.js';
 import { createSite, type SimSite, shQuote, TOOLS } from '../../pkgsrc-sim/site.js';
+import { readEnvFile } from '../support/env-file.js';
 
 export interface SshEnv {
   host: string;
@@ -31,17 +31,8 @@ export interface SshEnv {
 export const ENV_FILE = process.env.GRIDPKG_SSH_ENV ?? '/tmp/gridpkg-sshd/env';
 
 function readEnv(): SshEnv | undefined {
-  if (!existsSync(ENV_FILE)) return undefined;
-  const vars = new Map<string, string>();
-  for (const line of readFileSync(ENV_FILE, 'utf8').split('\n')) {
-    const at = line.indexOf('=');
-    if (at > 0) vars.set(line.slice(0, at), line.slice(at + 1));
-  }
-  const get = (key: string): string => {
-    const value = vars.get(key);
-    if (value === undefined) throw new Error(`${ENV_FILE} has no ${key}`);
-    return value;
-  };
+  const get = readEnvFile(ENV_FILE);
+  if (!get) return undefined;
   return {
     host: get('GRIDPKG_SSH_HOST'),
     port: Number(get('GRIDPKG_SSH_PORT')),
