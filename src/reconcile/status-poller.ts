@@ -15,10 +15,18 @@ export interface PollInterval {
 
 export const DEFAULT_POLL_INTERVAL_MS: PollInterval = { first: 100, max: 5000 };
 
+/** A job still queued this long after submission is cancelled and counted lost (the next apply submits again). */
+export const DEFAULT_QUEUE_LIMIT_MS = 24 * 60 * 60 * 1000;
+
 export interface WatchOptions {
   timeoutSeconds: number;
   /** How long past the job timeout to keep waiting for a backend that does not answer. */
   deadlineGraceMs: number;
+  /**
+   * How long a job may wait in the batch system's queue (default DEFAULT_QUEUE_LIMIT_MS): queue time does not count
+   * against the job timeout, which starts when the job is first seen running.
+   */
+  queueLimitMs?: number;
   /** First poll after `first` ms, then every ×1.5 up to `max` (default DEFAULT_POLL_INTERVAL_MS). */
   pollIntervalMs?: PollInterval;
   /** status() threw (CE down, timeout): transient, polling goes on. If this throws, the watch fails with that. */
@@ -31,7 +39,13 @@ interface Watch {
   readonly backend: GridBackend;
   readonly handle: JobHandle;
   readonly timeoutSeconds: number;
-  readonly deadline: number;
+  /** When the controller gives up: job timeout + grace from the start, or the queue limit while queued. */
+  deadline: number;
+  /** What the deadline counts from: the job was submitted, seen queued, or seen running. */
+  phase: 'submitted' | 'queued' | 'running';
+  readonly submittedAt: number;
+  readonly runLimitMs: number;
+  readonly queueLimitMs: number;
   readonly max: number;
   readonly onUnavailable: (error: unknown) => void;
   readonly onState: ((state: JobState) => void) | undefined;
@@ -71,6 +85,10 @@ export class StatusPoller {
         handle,
         timeoutSeconds: options.timeoutSeconds,
         deadline: now + options.timeoutSeconds * 1000 + options.deadlineGraceMs,
+        phase: 'submitted',
+        submittedAt: now,
+        runLimitMs: options.timeoutSeconds * 1000 + options.deadlineGraceMs,
+        queueLimitMs: options.queueLimitMs ?? DEFAULT_QUEUE_LIMIT_MS,
         max,
         onUnavailable: options.onUnavailable,
         onState: options.onState,
@@ -139,7 +157,10 @@ export class StatusPoller {
           watch.resolve(state);
           continue;
         }
-        if (state) watch.onState?.(state);
+        if (state) {
+          moveDeadline(watch, state, polledAt);
+          watch.onState?.(state);
+        }
         // Polled, due or not: its schedule counts from this round, so the jobs of a group fall into step.
         watch.dueAt = polledAt + watch.nextDelay;
         watch.nextDelay = Math.min(watch.max, Math.ceil(watch.nextDelay * 1.5));
@@ -148,6 +169,20 @@ export class StatusPoller {
       group.polling = false;
       this.schedule(key, group);
     }
+  }
+}
+
+/**
+ * A grid queue may hold a job for hours: while the job is queued the deadline is the queue limit from submission,
+ * and the job timeout (plus grace) counts from the round in which the job is first seen running.
+ */
+function moveDeadline(watch: Watch, state: JobState, now: number): void {
+  if (state.state === 'queued' && watch.phase === 'submitted') {
+    watch.phase = 'queued';
+    watch.deadline = Math.max(watch.deadline, watch.submittedAt + watch.queueLimitMs);
+  } else if (state.state === 'running' && watch.phase !== 'running') {
+    watch.phase = 'running';
+    watch.deadline = now + watch.runLimitMs;
   }
 }
 
@@ -160,7 +195,10 @@ async function giveUp(watch: Watch): Promise<void> {
   }
   watch.resolve({
     state: 'lost',
-    reason: `no end seen within the job timeout of ${watch.timeoutSeconds} s`,
+    reason:
+      watch.phase === 'queued'
+        ? `still queued ${Math.round(watch.queueLimitMs / 60_000)} min after submission (the queue limit)`
+        : `no end seen within the job timeout of ${watch.timeoutSeconds} s`,
     raw: 'deadline',
   });
 }

@@ -243,6 +243,38 @@ describe('the status poller', () => {
     expect(cluster.cancelled).toEqual(['a']);
   });
 
+  it('does not count queue time against the job timeout, but gives up on a job queued past the queue limit', async () => {
+    const cluster = new FakeCluster();
+    const poller = new StatusPoller();
+    const QUEUED: JobState = { state: 'queued', raw: 'PENDING' };
+    cluster.states.set('waits', QUEUED);
+    cluster.states.set('stuck', QUEUED);
+    const options = { timeoutSeconds: 1, deadlineGraceMs: 0, queueLimitMs: 10_000 };
+    const waits = watch(poller, new FakeBackend('waits', cluster, 'g'), 'waits', options);
+    const stuck = watch(poller, new FakeBackend('stuck', cluster, 'g'), 'stuck', options);
+    // Queued for 5 s, five times the job timeout: nobody gives up.
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(waits.outcome).toEqual({});
+    expect(stuck.outcome).toEqual({});
+    // Running from now on: the 1 s timeout counts from here.
+    cluster.states.set('waits', RUNNING);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(waits.outcome).toEqual({});
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(waits.outcome.state).toMatchObject({
+      state: 'lost',
+      reason: 'no end seen within the job timeout of 1 s',
+    });
+    // Still queued at the queue limit: cancelled and lost, saying why.
+    expect(stuck.outcome).toEqual({});
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(stuck.outcome.state).toMatchObject({
+      state: 'lost',
+      reason: expect.stringMatching(/still queued/),
+    });
+    expect(cluster.cancelled).toEqual(['waits', 'stuck']);
+  });
+
   it('wakes a group sleeping long so that a newly added job gets its first poll at its own first delay', async () => {
     const cluster = new FakeCluster();
     const poller = new StatusPoller();
