@@ -17,11 +17,16 @@
  *   {idsComma} every id of one status call joined with "," (ids hold no ","), e.g. squeue -j {idsComma}
  *   {timeoutMinutes} the job timeout in whole minutes (rounded up; 0 for none)
  *
- * submit and fetch run in the job directory, status / cancel / clean in JOBSROOT. A command that cannot run, times
- * out or exits non-zero during status / fetch / cancel / clean throws TemplateUnavailableError (transient, never a
- * job failure); so does a status line whose state is in none of the configured lists. A job missing from the status
- * output is done when its directory holds exit-status (shared file system); otherwise it is left out of the answer
- * (no news) and called lost only after `missingPolls` consecutive polls without it (counted by this backend object).
+ * submit, fetch and find run in the job directory, status / cancel / clean in JOBSROOT. A command that cannot run,
+ * times out or exits non-zero during status / fetch / cancel / clean / find throws TemplateUnavailableError
+ * (transient, never a job failure); so does a status line whose state is in none of the configured lists. A job
+ * missing from the status output is done when its directory holds exit-status (shared file system); otherwise it is
+ * left out of the answer (no news) and called lost only after `missingPolls` consecutive polls without it (counted by
+ * this backend object).
+ *
+ * A submit that times out may have submitted the job anyway. With a `find` command ({jobName}, {jobDir}) the job is
+ * then looked up by its name — at once by submit(), and by find() when a later controller meets a job directory
+ * without backend-id (a controller that died between the submit answering and backend-id being written).
  */
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
@@ -179,6 +184,15 @@ function compile(what: string, source: string | undefined, flags: string): RegEx
   }
 }
 
+/** A multi-line regular expression with exactly one capture group (the backend id). */
+function oneGroup(what: string, source: string | undefined): RegExp {
+  const pattern = compile(what, source, 'm');
+  const groups = (new RegExp(`${pattern.source}|`).exec('')?.length ?? 1) - 1;
+  if (groups !== 1)
+    throw new Error(`template backend: bad ${what} ${JSON.stringify(source)} (exactly one capture group)`);
+  return pattern;
+}
+
 function firstLines(text: string): string {
   const trimmed = text.trim();
   return trimmed.length > MAX_OUTPUT_LINE ? `${trimmed.slice(0, MAX_OUTPUT_LINE)}...` : trimmed;
@@ -198,6 +212,7 @@ export class TemplateBackend implements GridBackend {
   private readonly exec: TemplateExec;
   private readonly commandTimeoutMs: number;
   private readonly jobIdPattern: RegExp;
+  private readonly findPattern: RegExp | undefined;
   private readonly linePattern: RegExp;
   private readonly stateOf = new Map<string, 'queued' | 'running' | 'done' | 'failed'>();
   private readonly missingPolls: number;
@@ -257,9 +272,12 @@ export class TemplateBackend implements GridBackend {
       if (command !== undefined || key === 'cancel')
         checkArgv(key, command?.argv, ['id', 'jobDir', 'jobName']);
     }
-    this.jobIdPattern = compile('submit.jobId', options.submit.jobId, 'm');
-    const groups = (new RegExp(`${this.jobIdPattern.source}|`).exec('')?.length ?? 1) - 1;
-    if (groups !== 1) throw bad('submit.jobId', options.submit.jobId, 'exactly one capture group');
+    this.jobIdPattern = oneGroup('submit.jobId', options.submit.jobId);
+    if (options.find !== undefined) {
+      // No backend id exists yet: the job is looked up by what gridpkg gave it.
+      checkArgv('find', options.find.argv, ['jobName', 'jobDir']);
+      this.findPattern = oneGroup('find.jobId', options.find.jobId);
+    }
     this.linePattern = compile('status.line', options.status.line, '');
     if ((allIds && !/\(\?<id>/.test(options.status.line)) || !/\(\?<state>/.test(options.status.line))
       throw bad(
@@ -378,10 +396,28 @@ export class TemplateBackend implements GridBackend {
     try {
       result = await this.run(argv, dir);
     } catch (error) {
-      // It may or may not have been submitted: the directory stays (without backend-id, find() cannot re-attach).
-      throw error instanceof TemplateUnavailableError
-        ? error
-        : new TemplateUnavailableError(`submit: ${(error as Error).message}`);
+      // Timed out (or killed): it may or may not have been submitted. The directory stays, without backend-id.
+      const why = `submit of job ${job.jobId} (${argv[0]}): ${(error as Error).message}`;
+      const name = `gridpkg-${job.jobId}`;
+      if (this.findPattern === undefined)
+        throw new TemplateUnavailableError(
+          `${why}; the job may exist anyway (${dir} has no backend-id) and nothing follows it: configure a ` +
+            `find command (docs/templates.md) to let gridpkg look it up by its name ${name} and re-attach`,
+        );
+      let id: string | undefined;
+      try {
+        id = await this.lookUp(job.jobId, dir);
+      } catch (findError) {
+        throw new TemplateUnavailableError(
+          `${why}; the job may exist anyway, and looking it up by its name ${name} failed too: ${(findError as Error).message}`,
+        );
+      }
+      if (id === undefined)
+        throw new TemplateUnavailableError(
+          `${why}; the find command found no job named ${name}, so it was most likely not submitted`,
+        );
+      await writeFileAtomic(join(dir, 'backend-id'), `${id}\n`);
+      return { jobId: job.jobId, site: job.site, backendId: `template:${id}` };
     }
     const id = this.jobIdPattern.exec(result.stdout)?.[1];
     if (result.exitCode !== 0 || id === undefined || !isBackendId(id)) {
@@ -398,11 +434,37 @@ export class TemplateBackend implements GridBackend {
     return { jobId: job.jobId, site: job.site, backendId: `template:${id}` };
   }
 
-  /** By the job directory's backend-id file. */
+  /**
+   * By the job directory's backend-id file; without one, by the job's name through the find command (if configured),
+   * recording the id it prints. No job directory, or none that reached the submit command: undefined. A find command
+   * that fails throws (transient): the job may exist, and must not be given up.
+   */
   async find(site: string, jobId: string): Promise<JobHandle | undefined> {
     const dir = this.jobDir(jobId);
-    const id = (await readJobFile(join(dir, 'backend-id')))?.trim();
-    return id && isBackendId(id) ? { jobId, site, backendId: `template:${id}` } : undefined;
+    const recorded = (await readJobFile(join(dir, 'backend-id')))?.trim();
+    if (recorded && isBackendId(recorded)) return { jobId, site, backendId: `template:${recorded}` };
+    // job.json is the last file written before the submit command runs: without it the command never ran.
+    if (this.findPattern === undefined || !existsSync(join(dir, 'job.json'))) return undefined;
+    const id = await this.lookUp(jobId, dir);
+    if (id === undefined) return undefined;
+    await writeFileAtomic(join(dir, 'backend-id'), `${id}\n`);
+    return { jobId, site, backendId: `template:${id}` };
+  }
+
+  /** Runs the find command for one job: its backend id, or undefined when the output names none. */
+  private async lookUp(jobId: string, dir: string): Promise<string | undefined> {
+    const find = this.options.find;
+    const pattern = this.findPattern;
+    if (find === undefined || pattern === undefined) return undefined;
+    const argv = substitute(find.argv, { jobName: `gridpkg-${jobId}`, jobDir: dir });
+    const result = await this.runOrThrow('find', argv, dir);
+    const id = pattern.exec(result.stdout)?.[1];
+    if (id === undefined) return undefined;
+    if (!isBackendId(id))
+      throw new TemplateUnavailableError(
+        `find (${argv[0]}) printed job id ${JSON.stringify(id)} for job ${jobId}, not of A-Z a-z 0-9 . _ : / @ -`,
+      );
+    return id;
   }
 
   /** One status call for all jobs ({ids}), or one per job ({id}). Failures and unknown states throw (transient). */

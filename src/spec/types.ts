@@ -218,6 +218,11 @@ export interface TemplateBackendConfig {
   cancel: TemplateCommand;
   /** Run before the job directory is removed (e.g. purging the output on the CE). */
   clean?: TemplateCommand;
+  /**
+   * Looks a job up by its name ({jobName}) when its backend id was never recorded (a submit that timed out, a
+   * controller that died mid-submit); `jobId` is a regular expression whose one group is the backend id in stdout.
+   */
+  find?: TemplateCommand & { jobId: string };
 }
 
 /**

@@ -5,7 +5,7 @@
  * test/e2e/slurm/ drives the real Slurm commands through it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -323,6 +323,169 @@ describe('status', () => {
       argv: ['get', '1', join(root, 'jobs', 'a')],
       cwd: join(root, 'jobs', 'a'),
     });
+  });
+});
+
+describe('find by name (a backend id that was never recorded)', () => {
+  /** squeue by job name, as docs/templates.md configures it. */
+  const FIND = { argv: ['squeue', '-h', '-t', 'all', '-n', '{jobName}', '-o', '%i'], jobId: '^(\\d+)' };
+  const submission = (jobId: string) => ({
+    jobId,
+    site: 's',
+    scriptPath: script,
+    request: 'r\n',
+    timeoutSeconds: 60,
+  });
+
+  it('finds a job by its name after its backend-id file was lost, and records the id atomically', async () => {
+    const first = backend(() => ({ stdout: '4242\n' }));
+    const job = await first.b.submit(submission('j1'));
+    const dir = join(root, 'jobs', 'j1');
+    await rm(join(dir, 'backend-id'));
+    // Without a find command: today's behaviour, nothing is run.
+    const plain = backend(() => ({ stdout: '4242\n' }));
+    expect(await plain.b.find('s', 'j1')).toBeUndefined();
+    expect(plain.calls).toEqual([]);
+    // With one: a new backend object (a restarted controller) looks the job up by name.
+    const { b, calls } = backend((argv) => ({ stdout: argv[0] === 'squeue' ? '4242\n' : '' }), {
+      find: FIND,
+    });
+    expect(await b.find('s', 'j1')).toEqual(job);
+    expect(calls).toEqual([
+      {
+        argv: ['squeue', '-h', '-t', 'all', '-n', 'gridpkg-j1', '-o', '%i'],
+        cwd: dir,
+        env: {},
+      },
+    ]);
+    expect(await readFile(join(dir, 'backend-id'), 'utf8')).toBe('4242\n');
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    // Now recorded: the next find reads the file and runs nothing.
+    expect(await b.find('s', 'j1')).toEqual(job);
+    expect(calls.length).toBe(1);
+  });
+
+  it('answers undefined when the find output names no job, or the submit command never ran', async () => {
+    const { b, calls } = backend(() => ({ stdout: '' }), { find: FIND });
+    await mkdir(join(root, 'jobs', 'gone'), { recursive: true });
+    await writeFile(join(root, 'jobs', 'gone', 'job.json'), '{}\n');
+    expect(await b.find('s', 'gone')).toBeUndefined();
+    expect(calls.length).toBe(1);
+    expect(existsSync(join(root, 'jobs', 'gone', 'backend-id'))).toBe(false);
+    // No directory, or one whose files were not all written (no job.json): no command is run.
+    expect(await b.find('s', 'never')).toBeUndefined();
+    await mkdir(join(root, 'jobs', 'half'));
+    expect(await b.find('s', 'half')).toBeUndefined();
+    expect(calls.length).toBe(1);
+  });
+
+  it('throws a transient error when the find command fails, times out or prints a hostile id', async () => {
+    await mkdir(join(root, 'jobs', 'j'), { recursive: true });
+    await writeFile(join(root, 'jobs', 'j', 'job.json'), '{}\n');
+    const failing = backend(
+      () => ({ exitCode: 1, stderr: 'squeue: error: Unable to contact slurm controller' }),
+      {
+        find: FIND,
+      },
+    ).b;
+    await expect(failing.find('s', 'j')).rejects.toBeInstanceOf(TemplateUnavailableError);
+    await expect(failing.find('s', 'j')).rejects.toThrow(/find \(squeue\) exited 1: squeue: error/);
+    const timingOut: TemplateExec = async (argv) => {
+      throw new TemplateUnavailableError(`${argv[0]} timed out after 120000 ms`);
+    };
+    const slow = new TemplateBackend({ ...SLURM, jobsRoot: join(root, 'jobs'), exec: timingOut, find: FIND });
+    await expect(slow.find('s', 'j')).rejects.toThrow(/squeue timed out/);
+    const hostile = backend(() => ({ stdout: '-rf\n' }), {
+      find: { argv: ['look', '{jobName}'], jobId: '^(\\S+)' },
+    });
+    await expect(hostile.b.find('s', 'j')).rejects.toThrow(/printed job id "-rf"/);
+    expect(existsSync(join(root, 'jobs', 'j', 'backend-id'))).toBe(false);
+  });
+
+  it('never lets a hostile job name reach argv, and checks the find template', async () => {
+    const { b, calls } = backend(() => ({ stdout: '1\n' }), {
+      find: {
+        argv: ['condor_q', '-constraint', 'JobBatchName == "{jobName}"', '-af:j', 'JobStatus'],
+        jobId: '^(\\d+\\.\\d+) ',
+      },
+    });
+    for (const jobId of ['a b', '../x', '-x', 'a;b', '$(id)', 'a\nb', 'x"||true||"', '.', '..', ''])
+      await expect(b.find('s', jobId)).rejects.toThrow(/bad job id/);
+    expect(calls).toEqual([]);
+    // A placeholder inside a word stays one argv element.
+    await mkdir(join(root, 'jobs', 'ok'), { recursive: true });
+    await writeFile(join(root, 'jobs', 'ok', 'job.json'), '{}\n');
+    const condor = backend(() => ({ stdout: '17.0 2\n' }), {
+      find: {
+        argv: ['condor_q', '-constraint', 'JobBatchName == "{jobName}"', '-af:j', 'JobStatus'],
+        jobId: '^(\\d+\\.\\d+) ',
+      },
+    });
+    expect(await condor.b.find('s', 'ok')).toEqual({ jobId: 'ok', site: 's', backendId: 'template:17.0' });
+    expect(condor.calls[0]?.argv).toEqual([
+      'condor_q',
+      '-constraint',
+      'JobBatchName == "gridpkg-ok"',
+      '-af:j',
+      'JobStatus',
+    ]);
+    const bad = (find: TemplateBackendOptions['find']) => () => backend(() => ({}), { find });
+    expect(bad({ argv: ['squeue', '-j', '{id}'], jobId: '(\\d+)' })).toThrow(/\{id\} is not available here/);
+    expect(bad({ argv: ['squeue', '{runner}'], jobId: '(\\d+)' })).toThrow(
+      /\{runner\} is not available here/,
+    );
+    expect(bad({ argv: ['{jobName}'], jobId: '(\\d+)' })).toThrow(/fixed word/);
+    expect(bad({ argv: ['squeue', '{jobname}'], jobId: '(\\d+)' })).toThrow(/unknown placeholder/);
+    expect(bad({ argv: ['squeue'], jobId: '\\d+' })).toThrow(/find.jobId .*one capture group/);
+    expect(bad({ argv: ['squeue'], jobId: '(' })).toThrow(/find.jobId is not a regular expression/);
+  });
+
+  it('looks a job up by name when the submit command times out', async () => {
+    const timedOut = (findAnswer: Partial<TemplateExecResult> | 'fail') => {
+      const calls: string[][] = [];
+      const exec: TemplateExec = async (argv) => {
+        calls.push([...argv]);
+        if (argv[0] === 'sbatch') throw new TemplateUnavailableError('sbatch timed out after 120000 ms');
+        if (findAnswer === 'fail') return { exitCode: 1, stdout: '', stderr: 'no controller' };
+        return { exitCode: 0, stdout: '', stderr: '', ...findAnswer };
+      };
+      return { calls, exec };
+    };
+    // Found: the job was submitted after all; submit answers as if sbatch had.
+    const found = timedOut({ stdout: '77\n' });
+    const b = new TemplateBackend({ ...SLURM, jobsRoot: join(root, 'jobs'), exec: found.exec, find: FIND });
+    expect(await b.submit(submission('t1'))).toEqual({ jobId: 't1', site: 's', backendId: 'template:77' });
+    expect(found.calls.map((c) => c[0])).toEqual(['sbatch', 'squeue']);
+    expect(await readFile(join(root, 'jobs', 't1', 'backend-id'), 'utf8')).toBe('77\n');
+    // Not found: most likely not submitted (transient, the job directory stays).
+    const missing = timedOut({ stdout: '' });
+    const b2 = new TemplateBackend({
+      ...SLURM,
+      jobsRoot: join(root, 'jobs'),
+      exec: missing.exec,
+      find: FIND,
+    });
+    await expect(b2.submit(submission('t2'))).rejects.toThrow(/timed out.*found no job named gridpkg-t2/);
+    expect(existsSync(join(root, 'jobs', 't2', 'job.json'))).toBe(true);
+    // The lookup fails too: the job may exist.
+    const failing = timedOut('fail');
+    const b3 = new TemplateBackend({
+      ...SLURM,
+      jobsRoot: join(root, 'jobs'),
+      exec: failing.exec,
+      find: FIND,
+    });
+    const error = await b3.submit(submission('t3')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TemplateUnavailableError);
+    expect(String(error)).toMatch(/may exist anyway, and looking it up by its name gridpkg-t3 failed too/);
+    // No find command: the message says the job may exist and how to let gridpkg re-attach.
+    const plain = timedOut({});
+    const b4 = new TemplateBackend({ ...SLURM, jobsRoot: join(root, 'jobs'), exec: plain.exec });
+    await expect(b4.submit(submission('t4'))).rejects.toThrow(
+      /sbatch timed out.*may exist anyway .*no backend-id.*configure a find command .*re-attach/,
+    );
+    expect(plain.calls.length).toBe(1);
+    expect(existsSync(join(root, 'jobs', 't4'))).toBe(true);
   });
 });
 

@@ -27,6 +27,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger, type LedgerEntry, type LedgerOutcome } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import { measureProbeLatency } from '../support/latency.js';
 import {
   ARC_UP,
   type ArcEnv,
@@ -321,19 +322,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const site = await world.addSite('latency');
     const ctx = context(join(world.root, 'state-latency'));
     const desired = desiredFor(site.swdir, `site-latency-${run}`, [requirement('math/gsl')]);
-    const times: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const start = performance.now();
-      const result = await runSiteJob(ctx, desired, 'probe');
-      times.push(performance.now() - start);
-      expect(result.observation.state).toBe('known');
-    }
-    times.sort((a, b) => a - b);
-    const median = times[1] ?? Number.NaN;
-    console.log(
-      `arc backend: one probe job end to end, median of 3: ${median.toFixed(0)} ms ` +
-        `(all: ${times.map((t) => t.toFixed(0)).join(', ')} ms)`,
-    );
+    const median = await measureProbeLatency(ctx, desired, { runs: 3, label: 'arc backend' });
     expect(median).toBeLessThan(120_000);
   }, 600_000);
 });

@@ -5,16 +5,17 @@
  * call for the status of many jobs, a job that left squeue read back from the real jobcomp log, and the latency of
  * one probe job; the same backend with its login node reached over ssh (sshd-up.sh's sshd on loopback, the ssh
  * test user submitting): converge, one squeue over ssh for many jobs, cancel; and the template backend configured
- * to drive sbatch / squeue / scancel (converge and cancel). Without the cluster (or, for the ssh part, the sshd)
+ * to drive sbatch / squeue / scancel (converge, cancel, an apply cancelled from outside and retried, slurmctld
+ * down during a poll, re-attaching by job name, latency). Without the cluster (or, for the ssh part, the sshd)
  * these tests skip loudly; with CI=true they fail.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GridBackend, JobHandle, JobState } from '../../../src/grid/backend.js';
+import type { GridBackend, JobHandle, JobState, JobSubmission } from '../../../src/grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../../../src/grid/index.js';
 import {
   defaultSlurmExec,
@@ -25,7 +26,7 @@ import {
   SlurmUnavailableError,
 } from '../../../src/grid/slurm.js';
 import { defaultSshExec, type SshExec } from '../../../src/grid/ssh/connection.js';
-import { TemplateBackend } from '../../../src/grid/template.js';
+import { TemplateBackend, TemplateUnavailableError } from '../../../src/grid/template.js';
 import { applyPlan, planSites } from '../../../src/reconcile/engine.js';
 import { type JobContext, runSiteJob } from '../../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../../src/reconcile/site-queue.js';
@@ -35,6 +36,7 @@ import { ObservationStore } from '../../../src/state/observations.js';
 import { createRepository } from '../../pkgsrc-sim/repository.js';
 import { createSite } from '../../pkgsrc-sim/site.js';
 import { type SshEnv, SshWorld, sshEnvironment } from '../ssh/harness.js';
+import { measureProbeLatency } from '../support/latency.js';
 import { partitionState, type SlurmEnv, slurmEnvironment } from './harness.js';
 
 const env = slurmEnvironment();
@@ -164,19 +166,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     const site = await addSite('latency');
     const ctx = context(join(root, 'state-latency'));
     const desired = desiredFor(site.swdir, `site-latency-${run}`, [requirement('math/gsl')]);
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const start = performance.now();
-      const result = await runSiteJob(ctx, desired, 'probe');
-      times.push(performance.now() - start);
-      expect(result.observation.state).toBe('known');
-    }
-    times.sort((a, b) => a - b);
-    const median = times[2] ?? Number.NaN;
-    console.log(
-      `slurm backend: one probe job end to end, median of 5: ${median.toFixed(0)} ms ` +
-        `(all: ${times.map((t) => t.toFixed(0)).join(', ')} ms)`,
-    );
+    const median = await measureProbeLatency(ctx, desired, { runs: 5, label: 'slurm backend' });
     expect(median).toBeLessThan(30_000);
   });
 
@@ -276,50 +266,52 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
   });
 
   // Same file as the outage test below, and before it: the template jobs never meet a stopped slurmctld.
-  describe('template backend driving the real Slurm commands', () => {
-    /** The Slurm commands as a template (docs/templates.md): what a site behind any batch system would configure. */
-    const templateConfig = (): TemplateBackendConfig => ({
-      type: 'template',
-      jobsRoot: join(root, 'template-jobs'),
-      commandEnvironment: { SLURM_CONF: e.conf },
-      submit: {
-        argv: [
-          'sbatch',
-          '--parsable',
-          '-J',
-          '{jobName}',
-          '-o',
-          '{jobDir}/stdout.txt',
-          '-e',
-          '{jobDir}/stderr.txt',
-          '--chdir={jobDir}',
-          '--no-requeue',
-          '--export=ALL',
-          '--partition',
-          e.partition,
-          '--time',
-          '{timeoutMinutes}',
-          '{runner}',
-        ],
-        jobId: '^(\\d+)',
+  /** The Slurm commands as a template (docs/templates.md): what a site behind any batch system would configure. */
+  const templateConfig = (): TemplateBackendConfig => ({
+    type: 'template',
+    jobsRoot: join(root, 'template-jobs'),
+    commandEnvironment: { SLURM_CONF: e.conf },
+    submit: {
+      argv: [
+        'sbatch',
+        '--parsable',
+        '-J',
+        '{jobName}',
+        '-o',
+        '{jobDir}/stdout.txt',
+        '-e',
+        '{jobDir}/stderr.txt',
+        '--chdir={jobDir}',
+        '--no-requeue',
+        '--export=ALL',
+        '--partition',
+        e.partition,
+        '--time',
+        '{timeoutMinutes}',
+        '{runner}',
+      ],
+      jobId: '^(\\d+)',
+    },
+    status: {
+      argv: ['squeue', '-h', '-t', 'all', '-j', '{idsComma}', '-o', '%i %T'],
+      line: '^\\s*(?<id>\\d+)\\s+(?<state>[A-Z_]+)\\s*$',
+      states: {
+        queued: ['PENDING', 'CONFIGURING'],
+        running: ['RUNNING', 'COMPLETING'],
+        done: ['COMPLETED'],
+        failed: ['FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY'],
       },
-      status: {
-        argv: ['squeue', '-h', '-t', 'all', '-j', '{idsComma}', '-o', '%i %T'],
-        line: '^\\s*(?<id>\\d+)\\s+(?<state>[A-Z_]+)\\s*$',
-        states: {
-          queued: ['PENDING', 'CONFIGURING'],
-          running: ['RUNNING', 'COMPLETING'],
-          done: ['COMPLETED'],
-          failed: ['FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'OUT_OF_MEMORY'],
-        },
-      },
-      cancel: { argv: ['scancel', '{id}'] },
-    });
-    const templateBackend = (): TemplateBackend => {
-      const { type: _type, jobsRoot, ...settings } = templateConfig();
-      return new TemplateBackend({ ...settings, jobsRoot: jobsRoot as string });
-    };
+    },
+    cancel: { argv: ['scancel', '{id}'] },
+    // -t all: a job that has already ended is found too (while squeue keeps it, MinJobAge).
+    find: { argv: ['squeue', '-h', '-t', 'all', '-n', '{jobName}', '-o', '%i'], jobId: '^(\\d+)' },
+  });
+  const templateBackend = (): TemplateBackend => {
+    const { type: _type, jobsRoot, ...settings } = templateConfig();
+    return new TemplateBackend({ ...settings, jobsRoot: jobsRoot as string });
+  };
 
+  describe('template backend driving the real Slurm commands', () => {
     it('converges a simulated site through the engine: plan, apply, plan again clean', async () => {
       const site = await addSite('template-converge', ['gsl-2.7nb1']);
       const ctx = context(join(root, 'state-template'));
@@ -349,6 +341,126 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       });
       expect(again.sites[0]?.outcome).toBe('in-sync');
       expect(readFileSync(e.jobCompLog, 'utf8')).toMatch(/Name=gridpkg-site-template-/);
+    });
+
+    it('reports an apply job cancelled from outside as failed, and the next apply retries and converges', async () => {
+      const site = await addSite('template-killed');
+      const ctx = context(join(root, 'state-template-killed'));
+      const slowShell = await file('template-slow-shell.sh', '#!/bin/sh\nsleep 15\nexec /bin/sh "$@"\n');
+      const desired: DesiredState = {
+        ...desiredFor(site.swdir, `site-template-killed-${run}`, [requirement('math/gsl')]),
+        backend: templateConfig(),
+      };
+      const slow: DesiredState = { ...desired, backend: { ...templateConfig(), shell: [slowShell] } };
+      const plan = await planSites(ctx, [slow], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
+      const applying = applyPlan(ctx, plan, { concurrency: 1 });
+      let slurmId: string | undefined;
+      for (let i = 0; i < 400 && slurmId === undefined; i++) {
+        await sleep(50);
+        const entry = await ctx.ledger.active(slow.site);
+        if (entry?.mode === 'apply') slurmId = entry.backendId?.split(':').at(-1);
+      }
+      if (!slurmId) throw new Error('the apply job was never submitted');
+      // Someone else's scancel while the job sleeps in its shell.
+      execFileSync('scancel', [slurmId], { env: slurmEnv() });
+      const results = await applying;
+      expect(results[0]?.status).not.toBe('ok');
+      expect((await readdir(site.pkgdb)).some((n) => n.startsWith('gsl-'))).toBe(false);
+      const retry = await planSites(ctx, [desired], {
+        concurrency: 1,
+        specFile: 'spec.yaml',
+        specDigest: 'x',
+      });
+      expect(retry.sites[0]?.outcome).toBe('changes');
+      expect((await applyPlan(ctx, retry, { concurrency: 1 })).map((r) => r.status)).toEqual(['ok']);
+      expect((await readdir(site.pkgdb)).some((n) => n.startsWith('gsl-'))).toBe(true);
+    }, 120_000);
+
+    it('measures one probe job end to end (median of 5)', async () => {
+      const site = await addSite('template-latency');
+      const ctx = context(join(root, 'state-template-latency'));
+      const desired: DesiredState = {
+        ...desiredFor(site.swdir, `site-template-latency-${run}`, [requirement('math/gsl')]),
+        backend: templateConfig(),
+      };
+      const median = await measureProbeLatency(ctx, desired, {
+        runs: 5,
+        label: 'template backend (Slurm commands)',
+      });
+      expect(median).toBeLessThan(30_000);
+    });
+
+    it('finds a job whose backend id was lost by its name with the real squeue, and follows it to done', async () => {
+      const script = await file('template-find.sh', 'sleep 1\necho found > "$2"\n');
+      const job = await templateBackend().submit({
+        jobId: `tf-${run}`,
+        site: 'site-t',
+        scriptPath: script,
+        request: 'req\n',
+        timeoutSeconds: 120,
+      });
+      const dir = join(root, 'template-jobs', job.jobId);
+      const slurmId = job.backendId.slice('template:'.length);
+      await rm(join(dir, 'backend-id'));
+      // A new backend object (a restarted controller) knows only the job directory: it asks squeue by name.
+      const restarted = templateBackend();
+      expect(await restarted.find('site-t', job.jobId)).toEqual(job);
+      expect(restarted.calls).toEqual([['squeue', '-h', '-t', 'all', '-n', `gridpkg-tf-${run}`, '-o', '%i']]);
+      expect(await readFile(join(dir, 'backend-id'), 'utf8')).toBe(`${slurmId}\n`);
+      expect(await waitFor(restarted, job, ['done', 'failed', 'lost'])).toMatchObject({
+        state: 'done',
+        exitCode: 0,
+      });
+      expect((await restarted.fetch(job)).report).toBe('found\n');
+      // Ended, it is still found by name (squeue -t all lists it for MinJobAge).
+      await rm(join(dir, 'backend-id'));
+      expect(await templateBackend().find('site-t', job.jobId)).toEqual(job);
+      // A job directory whose job Slurm never saw: no match, no backend-id.
+      const never = join(root, 'template-jobs', `tn-${run}`);
+      await mkdir(never, { recursive: true });
+      await writeFile(join(never, 'job.json'), '{}\n');
+      expect(await templateBackend().find('site-t', `tn-${run}`)).toBeUndefined();
+      expect(existsSync(join(never, 'backend-id'))).toBe(false);
+    });
+
+    it('re-attaches through the engine to a job whose controller died mid-submit: found by name, followed to done', async () => {
+      const site = await addSite('template-reattach', ['gsl-2.7nb1']);
+      const stateDir = join(root, 'state-template-reattach');
+      const desired: DesiredState = {
+        ...desiredFor(site.swdir, `site-template-reattach-${run}`, [requirement('math/gsl')]),
+        backend: templateConfig(),
+      };
+      const { type: _type, jobsRoot, ...settings } = templateConfig();
+      // The first controller: sbatch answers, and it dies before backend-id and the ledger's submitted phase.
+      let submitted: JobHandle | undefined;
+      class Dying extends TemplateBackend {
+        override async submit(job: JobSubmission): Promise<JobHandle> {
+          const handle = await super.submit(job);
+          await rm(join(jobsRoot as string, job.jobId, 'backend-id'));
+          submitted = handle;
+          return new Promise<JobHandle>(() => undefined); // never answers: the controller is gone
+        }
+      }
+      const dying = context(stateDir);
+      dying.backendFor = () => new Dying({ ...settings, jobsRoot: jobsRoot as string });
+      void runSiteJob(dying, desired, 'probe');
+      for (let i = 0; i < 400 && submitted === undefined; i++) await sleep(50);
+      const lost = submitted as JobHandle;
+      expect(existsSync(join(jobsRoot as string, lost.jobId, 'backend-id'))).toBe(false);
+      // The next controller (same state directory) finds the intent, looks the job up by name, follows it.
+      const messages: string[] = [];
+      const ctx = {
+        ...context(stateDir),
+        progress: (_site: string, message: string) => messages.push(message),
+      };
+      const result = await runSiteJob(ctx, desired, 'probe');
+      expect(messages).toContain(`re-attaching to probe job ${lost.jobId} left by an earlier run`);
+      const history = JSON.parse(
+        await readFile(join(stateDir, 'ledger', 'history', `${lost.jobId}.json`), 'utf8'),
+      ) as { jobState: string; reportStatus?: string; backendId?: string };
+      expect(history).toMatchObject({ jobState: 'done', backendId: lost.backendId });
+      expect(result.jobId).not.toBe(lost.jobId);
+      expect(result.observation.state).toBe('known');
     });
 
     it('asks for many jobs in one squeue call, and cancels a running job with scancel', async () => {
@@ -529,7 +641,16 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     const b = backend({ commandTimeoutMs: 30_000 });
     const script = await file('three-seconds.sh', 'sleep 3; echo survived > "$2"\n');
     const job = await submit(b, `outage-${run}`, script);
+    const t = templateBackend();
+    const templateJob = await t.submit({
+      jobId: `outage-template-${run}`,
+      site: 'site-t',
+      scriptPath: script,
+      request: 'req\n',
+      timeoutSeconds: 120,
+    });
     await waitFor(b, job, ['running']);
+    await waitFor(t, templateJob, ['running']);
     const pid = Number(readFileSync(e.slurmctldPidFile, 'utf8'));
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
@@ -537,6 +658,8 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     try {
       await expect(b.status([job])).rejects.toBeInstanceOf(SlurmUnavailableError);
       await expect(b.cancel({ ...job, jobId: job.jobId })).rejects.toBeInstanceOf(SlurmUnavailableError);
+      // The template backend driving the same commands: a failing squeue is transient there too.
+      await expect(t.status([templateJob])).rejects.toBeInstanceOf(TemplateUnavailableError);
     } finally {
       // Restart with the saved state (no -c): slurmctld writes its new pid to the same pid file.
       execFileSync('slurmctld', ['-f', e.conf], { env: slurmEnv() });
@@ -545,5 +668,10 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     // The cancel above never reached slurmctld: the job ends on its own.
     expect(await waitFor(b, job, ['done', 'failed', 'lost'])).toMatchObject({ state: 'done', exitCode: 0 });
     expect((await b.fetch(job)).report).toBe('survived\n');
+    expect(await waitFor(t, templateJob, ['done', 'failed', 'lost'])).toMatchObject({
+      state: 'done',
+      exitCode: 0,
+    });
+    expect((await t.fetch(templateJob)).report).toBe('survived\n');
   }, 120_000);
 });

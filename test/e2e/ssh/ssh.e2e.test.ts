@@ -19,6 +19,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import { measureProbeLatency } from '../support/latency.js';
 import { backendOptions, remoteFile, type SshEnv, SshWorld, sshEnvironment } from './harness.js';
 
 const env = await sshEnvironment();
@@ -142,24 +143,16 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     const made: GridBackend[] = [];
     const ctx = context(join(world.root, 'state-latency'), made);
     const desired = desiredFor(site.swdir, 'site-latency', [requirement('math/gsl')]);
-    const times: number[] = [];
     try {
-      for (let i = 0; i < 5; i++) {
-        const start = performance.now();
-        const result = await runSiteJob(ctx, desired, 'probe');
-        times.push(performance.now() - start);
-        expect(result.observation.state).toBe('known');
-      }
+      const median = await measureProbeLatency(ctx, desired, {
+        runs: 5,
+        label: 'ssh backend',
+        note: 'the first one includes connecting',
+      });
+      expect(median).toBeLessThan(30_000);
     } finally {
       for (const b of made) await b.close?.();
     }
-    times.sort((a, b) => a - b);
-    const median = times[2] ?? Number.NaN;
-    console.log(
-      `ssh backend: one probe job end to end, median of 5: ${median.toFixed(0)} ms ` +
-        `(all: ${times.map((t) => t.toFixed(0)).join(', ')} ms; the first one includes connecting)`,
-    );
-    expect(median).toBeLessThan(30_000);
   });
 
   it('asks for the status of many jobs with one ssh call', async () => {

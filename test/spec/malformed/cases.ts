@@ -1015,4 +1015,54 @@ export const CASES: MalformedCase[] = [
       '      cancel: { argv: [scancel, "{id}"] }',
     ),
   },
+  {
+    name: 'template backend find command without a jobId',
+    errors: ['spec.yaml:9:13 sites.site-a.backend.find is missing the required key "jobId"'],
+    text: site(
+      '    backend:',
+      '      type: template',
+      '      submit: { argv: [sbatch, "{runner}"], jobId: "^([0-9]+)" }',
+      '      status: { argv: [squeue, "{ids}"], line: "(?<id>[0-9]+) (?<state>[A-Z]+)", states: {} }',
+      '      cancel: { argv: [scancel, "{id}"] }',
+      '      find: { argv: [squeue, -h, -n, "{jobName}", -o, "%i"] }',
+    ),
+  },
+  {
+    name: 'template backend find command with an unknown key',
+    errors: ['spec.yaml:9:68 unknown key "line" in sites.site-a.backend.find | allowed keys: argv, jobId'],
+    text: site(
+      '    backend:',
+      '      type: template',
+      '      submit: { argv: [sbatch, "{runner}"], jobId: "^([0-9]+)" }',
+      '      status: { argv: [squeue, "{ids}"], line: "(?<id>[0-9]+) (?<state>[A-Z]+)", states: {} }',
+      '      cancel: { argv: [scancel, "{id}"] }',
+      '      find: { argv: [squeue, -n, "{jobName}"], jobId: "^([0-9]+)", line: "x" }',
+    ),
+  },
+  {
+    name: 'template backend find argv word with a line break',
+    errors: ['spec.yaml:9:34 sites.site-a.backend.find.argv.2 is not an argv word (got "{jobName}\\nid")'],
+    text: site(
+      '    backend:',
+      '      type: template',
+      '      submit: { argv: [sbatch, "{runner}"], jobId: "^([0-9]+)" }',
+      '      status: { argv: [squeue, "{ids}"], line: "(?<id>[0-9]+) (?<state>[A-Z]+)", states: {} }',
+      '      cancel: { argv: [scancel, "{id}"] }',
+      '      find: { argv: [squeue, -n, "{jobName}\\nid"], jobId: "^([0-9]+)" }',
+    ),
+  },
+  {
+    name: 'unknown key in a template backend',
+    errors: [
+      'spec.yaml:9:7 unknown key "lookup" in sites.site-a.backend | allowed keys: type, jobsRoot, shell, environment, commandEnvironment, credentials, missingPolls, files, submit, status, fetch, cancel, clean, find',
+    ],
+    text: site(
+      '    backend:',
+      '      type: template',
+      '      submit: { argv: [sbatch, "{runner}"], jobId: "^([0-9]+)" }',
+      '      status: { argv: [squeue, "{ids}"], line: "(?<id>[0-9]+) (?<state>[A-Z]+)", states: {} }',
+      '      cancel: { argv: [scancel, "{id}"] }',
+      '      lookup: { argv: [squeue, -n, "{jobName}"], jobId: "^([0-9]+)" }',
+    ),
+  },
 ];
