@@ -34,7 +34,7 @@ import { buildXrsl } from './arc/xrsl.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath, readJobFile } from './job-files.js';
-import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
+import { badSetting, checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import { type CommandResult, runCommand } from './run-command.js';
 import { timeLimit } from './slurm/states.js';
@@ -112,8 +112,7 @@ export class ArcBackend implements GridBackend {
   readonly calls: string[][] = [];
 
   constructor(private readonly options: ArcBackendOptions) {
-    const bad = (what: string, value: unknown, rule: string) =>
-      new Error(`arc backend: bad ${what} ${JSON.stringify(value)} (${rule})`);
+    const bad = (what: string, value: unknown, rule: string) => badSetting('arc', what, value, rule);
     if (!CE_URL.test(options.ce) || options.ce.split('/').includes('..'))
       throw bad('ce', options.ce, 'an https URL such as https://ce.example.org:443/arex');
     this.ce = options.ce.replace(/\/+$/, '');
@@ -212,8 +211,22 @@ export class ArcBackend implements GridBackend {
     ];
     for (const [name, text] of files) await writeFile(join(dir, name), text, { mode: 0o644 });
     // arcsub resolves the description's relative input files against its working directory: the job directory.
-    // If it times out the job may or may not exist: the directory stays, and find() looks for it by name.
-    const result = await this.run('arcsub', this.arcsubArgs(), dir);
+    let result: ArcExecResult;
+    try {
+      result = await this.run('arcsub', this.arcsubArgs(), dir);
+    } catch (error) {
+      if (!(error instanceof ArcUnavailableError)) throw error;
+      // arcsub may have created the job before it timed out: look for it by name before giving up on it.
+      const found = await this.find(job.site, job.jobId).catch(() => undefined);
+      if (found) {
+        await writeFileAtomic(join(dir, 'arc-id'), `${found.backendId}\n`);
+        return found;
+      }
+      throw new ArcUnavailableError(
+        `${error.message}; the job may still exist on ${this.ce} as ${jobName(job.jobId)} (its directory ${dir} ` +
+          'is kept, so a later run can find it by name)',
+      );
+    }
     const url = parseSubmittedJobId(result.stdout);
     if (result.exitCode !== 0 || url === undefined) {
       await rm(dir, { recursive: true, force: true });

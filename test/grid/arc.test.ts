@@ -301,6 +301,27 @@ describe('arc backend: submit', () => {
     expect(existsSync(join(jobsRoot, 'd-2'))).toBe(false);
   });
 
+  it('looks a job up by name when arcsub timed out, and keeps its directory when it is not found', async () => {
+    const timedOut = (command: ArcCommand) => {
+      if (command === 'arcsub') throw new ArcUnavailableError('arcsub timed out after 120000 ms');
+    };
+    // The job was created before arcsub timed out: found by its name (gridpkg-test1 in the fixture).
+    const { b, calls } = backend((command) => timedOut(command) ?? STAT_MIXED);
+    expect(await b.submit(submission('test1'))).toEqual({
+      jobId: 'test1',
+      site: 'site-a',
+      backendId: FINISHED,
+    });
+    expect(calls.map((c) => c.command)).toEqual(['arcsub', 'arcstat']);
+    expect(readFileSync(join(jobsRoot, 'test1', 'arc-id'), 'utf8')).toBe(`${FINISHED}\n`);
+    // Not found: a transient error saying the job may exist, and the directory stays for a later find().
+    const { b: other } = backend((command) => timedOut(command) ?? STAT_DOWN);
+    const error = await other.submit(submission('lost-1')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArcUnavailableError);
+    expect(String(error)).toMatch(/may still exist .* as gridpkg-lost-1/);
+    expect(existsSync(join(jobsRoot, 'lost-1', 'job.json'))).toBe(true);
+  });
+
   it('calls a refusal a command error and removes the job directory', async () => {
     const { b } = backend(() => ({
       exitCode: 1,

@@ -27,6 +27,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger, type LedgerEntry, type LedgerOutcome } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
 import {
   ARC_UP,
@@ -179,16 +180,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
       requirement('math/gsl'),
       requirement('math/root'),
     ]);
-    const plan = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
-    expect(plan.sites[0]?.outcome).toBe('changes');
-    const results = await applyPlan(ctx, plan, { concurrency: 1 });
-    expect(results.map((r) => r.status)).toEqual(['ok']);
-    const pkgdb = (await readdir(site.pkgdb))
-      .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
-      .sort();
-    expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
-    const again = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
-    expect(again.sites[0]?.outcome).toBe('in-sync');
+    await expectConverges(ctx, desired, site.pkgdb);
     // The ledger keeps the ARC job URL of every job (probe, apply, probe).
     const history = await ledgerHistory(stateDir);
     expect(history.map((entry) => entry.mode)).toEqual(['probe', 'apply', 'probe']);

@@ -36,6 +36,7 @@ import { ObservationStore } from '../../../src/state/observations.js';
 import { createRepository } from '../../pkgsrc-sim/repository.js';
 import { createSite } from '../../pkgsrc-sim/site.js';
 import { type SshEnv, SshWorld, sshEnvironment } from '../ssh/harness.js';
+import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
 import { partitionState, type SlurmEnv, slurmEnvironment } from './harness.js';
 
@@ -148,16 +149,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       requirement('math/gsl'),
       requirement('math/root'),
     ]);
-    const plan = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
-    expect(plan.sites[0]?.outcome).toBe('changes');
-    const results = await applyPlan(ctx, plan, { concurrency: 1 });
-    expect(results.map((r) => r.status)).toEqual(['ok']);
-    const pkgdb = (await readdir(site.pkgdb))
-      .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
-      .sort();
-    expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
-    const again = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
-    expect(again.sites[0]?.outcome).toBe('in-sync');
+    await expectConverges(ctx, desired, site.pkgdb);
     // The jobs really went through Slurm: their names are in the jobcomp log.
     expect(readFileSync(e.jobCompLog, 'utf8')).toMatch(/Name=gridpkg-site-slurm-/);
   });
@@ -322,24 +314,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
         ]),
         backend: templateConfig(),
       };
-      const plan = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(plan.sites[0]?.outcome).toBe('changes');
-      const results = await applyPlan(ctx, plan, { concurrency: 1 });
-      expect(results.map((r) => r.status)).toEqual(['ok']);
-      const pkgdb = (await readdir(site.pkgdb))
-        .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
-        .sort();
-      expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
-      const again = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(again.sites[0]?.outcome).toBe('in-sync');
+      await expectConverges(ctx, desired, site.pkgdb);
       expect(readFileSync(e.jobCompLog, 'utf8')).toMatch(/Name=gridpkg-site-template-/);
     });
 
@@ -563,24 +538,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
         repository: world.repository,
         backend: sshConfig(),
       };
-      const plan = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(plan.sites[0]?.outcome).toBe('changes');
-      const results = await applyPlan(ctx, plan, { concurrency: 1 });
-      expect(results.map((r) => r.status)).toEqual(['ok']);
-      const pkgdb = (await readdir(site.pkgdb))
-        .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
-        .sort();
-      expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
-      const again = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(again.sites[0]?.outcome).toBe('in-sync');
+      await expectConverges(ctx, desired, site.pkgdb);
       // The jobs went through Slurm as the ssh user, submitted on the login node.
       const ours = readFileSync(e.jobCompLog, 'utf8')
         .split('\n')

@@ -6,19 +6,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GridBackend, JobHandle, JobState } from '../../../src/grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../../../src/grid/index.js';
 import { SshBackend, type SshBackendConfig, SshConnectionError } from '../../../src/grid/ssh.js';
-import { applyPlan, planSites } from '../../../src/reconcile/engine.js';
 import { type JobContext, runSiteJob } from '../../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
 import { backendOptions, remoteFile, type SshEnv, SshWorld, sshEnvironment } from './harness.js';
 
@@ -115,24 +115,7 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     const ctx = context(join(world.root, 'state-converge'), made);
     const desired = desiredFor(site.swdir, 'site-ssh', [requirement('math/gsl'), requirement('math/root')]);
     try {
-      const plan = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(plan.sites[0]?.outcome).toBe('changes');
-      const results = await applyPlan(ctx, plan, { concurrency: 1 });
-      expect(results.map((r) => [r.site, r.status])).toEqual([['site-ssh', 'ok']]);
-      const pkgdb = (await readdir(site.pkgdb))
-        .filter((n) => /^(gsl|root|fftw|python311|zlib)-/.test(n))
-        .sort();
-      expect(pkgdb).toEqual(['fftw-3.3.10', 'gsl-2.7nb1', 'python311-3.11.7', 'root-6.30.02', 'zlib-1.3.1']);
-      const again = await planSites(ctx, [desired], {
-        concurrency: 1,
-        specFile: 'spec.yaml',
-        specDigest: 'x',
-      });
-      expect(again.sites[0]?.outcome).toBe('in-sync');
+      await expectConverges(ctx, desired, site.pkgdb);
     } finally {
       for (const b of made) await b.close?.();
     }
