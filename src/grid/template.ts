@@ -31,22 +31,18 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { execa } from 'execa';
 import type { TemplateBackendConfig, TemplateCommand } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
 import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
+import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
-import { isEnvName, isEnvValue, isShellWord } from './ssh/quote.js';
+import { type CommandResult, runCommand } from './run-command.js';
 
 export type { TemplateBackendConfig };
 
-export interface TemplateExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
+export type TemplateExecResult = CommandResult;
 
 /** Runs one configured command (argv[0] is the program) without a shell. Injectable for tests. */
 export type TemplateExec = (
@@ -109,24 +105,7 @@ const MAX_OUTPUT_LINE = 200;
 export const defaultTemplateExec: TemplateExec = async (argv, options) => {
   const [program, ...args] = argv;
   if (program === undefined) throw new TemplateUnavailableError('empty command');
-  const result = await execa(program, args, {
-    reject: false,
-    shell: false,
-    timeout: options.timeoutMs,
-    env: options.env,
-    extendEnv: true,
-    cwd: options.cwd,
-    stdin: 'ignore',
-  });
-  if (result.timedOut)
-    throw new TemplateUnavailableError(`${program} timed out after ${options.timeoutMs} ms`);
-  if (result.exitCode === undefined)
-    throw new TemplateUnavailableError(`${program} could not run: ${result.shortMessage}`);
-  return {
-    exitCode: result.exitCode,
-    stdout: typeof result.stdout === 'string' ? result.stdout : '',
-    stderr: typeof result.stderr === 'string' ? result.stderr : '',
-  };
+  return runCommand(program, args, options, (message) => new TemplateUnavailableError(message));
 };
 
 /** Checks the argv of one command: words without NUL or newlines, a program that is no option, known placeholders. */
@@ -225,21 +204,9 @@ export class TemplateBackend implements GridBackend {
     if (!isSafeJobPath(options.jobsRoot))
       throw bad('jobsRoot', options.jobsRoot, 'an absolute path of A-Z a-z 0-9 . _ - / + , without ".."');
     this.jobsRoot = normalize(options.jobsRoot).replace(/(.)\/$/, '$1');
-    this.shell = options.shell ?? ['/bin/sh'];
-    if (this.shell.length === 0 || !this.shell.every(isShellWord) || this.shell[0]?.startsWith('-'))
-      throw bad('shell', this.shell, 'words of A-Z a-z 0-9 . _ / + , : = @ % -');
-    this.environment = Object.entries(options.environment ?? {});
-    const commandEnvironment = Object.entries(options.commandEnvironment ?? {});
-    for (const [name, value] of [...this.environment, ...commandEnvironment]) {
-      if (!isEnvName(name))
-        throw bad('environment variable name', name, 'A-Z a-z 0-9 _, not starting with a digit');
-      if (!isEnvValue(value))
-        throw bad(
-          `value of environment variable ${name}`,
-          value,
-          'characters A-Z a-z 0-9 . _ / + , : = @ % -',
-        );
-    }
+    this.shell = checkedShell('template', options.shell);
+    this.environment = checkedEnvironment('template', options.environment);
+    const commandEnvironment = checkedEnvironment('template', options.commandEnvironment);
     this.commandEnv = Object.fromEntries(commandEnvironment);
     if (options.credentials !== undefined && options.credentials !== 'none' && options.credentials !== 'x509')
       throw bad('credentials', options.credentials, 'none or x509');
@@ -383,8 +350,8 @@ export class TemplateBackend implements GridBackend {
       ...this.files,
       ['request.txt', job.request],
       ['runner.sh', RUNNER],
-      ['env', this.environment.map(([k, v]) => `${k}=${v}\n`).join('')],
-      ['shell', this.shell.map((word) => `${word}\n`).join('')],
+      ['env', envFileText(this.environment)],
+      ['shell', shellFileText(this.shell)],
       [
         'job.json',
         `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
