@@ -19,7 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { ArcBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
@@ -33,7 +33,7 @@ import {
 import { buildXrsl } from './arc/xrsl.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
-import { isSafeJobPath, readJobFile } from './job-files.js';
+import { createJobDirectory, isSafeJobPath, jobInfoText, readJobFile } from './job-files.js';
 import { badSetting, checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import { type CommandResult, runCommand } from './run-command.js';
@@ -186,9 +186,6 @@ export class ArcBackend implements GridBackend {
     const dir = this.jobDir(job.jobId);
     if (!Number.isInteger(job.timeoutSeconds) || job.timeoutSeconds < 0)
       throw new Error(`arc backend: bad timeout ${job.timeoutSeconds}`);
-    await mkdir(this.jobsRoot, { recursive: true });
-    await mkdir(dir); // fails if the job exists: a job id is submitted once
-    await copyFile(job.scriptPath, join(dir, 'site-job.sh'));
     const wallTime = timeLimit(job.timeoutSeconds);
     const files: [string, string][] = [
       ['request.txt', job.request],
@@ -204,12 +201,9 @@ export class ArcBackend implements GridBackend {
           memoryMB: this.options.memoryMB,
         }),
       ],
-      [
-        'job.json',
-        `${JSON.stringify({ site: job.site, ce: this.ce, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
-      ],
+      ['job.json', jobInfoText(job, { ce: this.ce })],
     ];
-    for (const [name, text] of files) await writeFile(join(dir, name), text, { mode: 0o644 });
+    await createJobDirectory(dir, job.scriptPath, files);
     // arcsub resolves the description's relative input files against its working directory: the job directory.
     let result: ArcExecResult;
     try {

@@ -1,6 +1,10 @@
-/** Reading the files a job leaves in its directory (report, stdout, stderr), never more than a cap. */
-import { open, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+/**
+ * A job's local directory: creating it with its input files, and reading the files a job leaves in it (report,
+ * stdout, stderr, exit status), never more than a cap.
+ */
+import { copyFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
+import type { JobSubmission } from './backend.js';
 
 /** Job output beyond this is cut: a runaway job must not take the controller's memory with it. */
 export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
@@ -38,4 +42,24 @@ export async function readExitStatus(dir: string): Promise<number | undefined> {
   if (text === undefined) return undefined;
   const value = text.trim();
   return /^\d+$/.test(value) ? Number(value) : -1;
+}
+
+/** A file of a new job directory: name, text and mode (default 0644). */
+export type JobInputFile = readonly [name: string, text: string, mode?: number];
+
+/** Makes the job directory (its parent as needed) with a copy of the site job script and the given files. */
+export async function createJobDirectory(
+  dir: string,
+  scriptPath: string,
+  files: readonly JobInputFile[],
+): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  await mkdir(dir); // fails if the job exists: a job id is submitted once
+  await copyFile(scriptPath, join(dir, 'site-job.sh'));
+  for (const [name, text, mode] of files) await writeFile(join(dir, name), text, { mode: mode ?? 0o644 });
+}
+
+/** job.json: which site the job is for, when it was submitted and its timeout (plus backend details). */
+export function jobInfoText(job: JobSubmission, extra: Readonly<Record<string, string>> = {}): string {
+  return `${JSON.stringify({ site: job.site, ...extra, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`;
 }

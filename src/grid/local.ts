@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { readJobFile } from './job-files.js';
+import { createJobDirectory, jobInfoText, readJobFile } from './job-files.js';
 
 /** The runner is constant text; the job directory and the shell come in as positional arguments, never spliced. */
 const RUNNER = [
@@ -41,14 +41,10 @@ export class LocalBackend implements GridBackend {
 
   async submit(job: JobSubmission): Promise<JobHandle> {
     const dir = this.directory(job.jobId);
-    await mkdir(this.options.jobsRoot, { recursive: true });
-    await mkdir(dir); // fails if the job exists: a job id is submitted once
-    await copyFile(job.scriptPath, join(dir, 'site-job.sh'));
-    await writeFile(join(dir, 'request.txt'), job.request, { mode: 0o644 });
-    await writeFile(
-      join(dir, 'job.json'),
-      `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
-    );
+    await createJobDirectory(dir, job.scriptPath, [
+      ['request.txt', job.request],
+      ['job.json', jobInfoText(job)],
+    ]);
     const child = spawn('/bin/sh', ['-c', RUNNER, 'gridpkg-local-job', dir, ...this.options.shell], {
       detached: true,
       stdio: 'ignore',

@@ -20,7 +20,7 @@ import { join, normalize } from 'node:path';
 import type { SlurmBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
-import { isSafeJobPath } from './job-files.js';
+import { isSafeJobPath, jobInfoText } from './job-files.js';
 import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import {
@@ -220,10 +220,7 @@ export class SlurmBackend implements GridBackend {
       ['runner.sh', RUNNER],
       ['env', envFileText(this.environment)],
       ['shell', shellFileText(this.shell)],
-      [
-        'job.json',
-        `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
-      ],
+      ['job.json', jobInfoText(job)],
     ];
     await this.dirs.create(dir, job.scriptPath, files);
     // If sbatch times out the job may or may not exist: the directory stays, and find() looks for it by name.

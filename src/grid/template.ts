@@ -29,13 +29,20 @@
  * without backend-id (a controller that died between the submit answering and backend-id being written).
  */
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import type { TemplateBackendConfig, TemplateCommand } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
-import { isSafeJobPath, readExitStatus, readJobFile } from './job-files.js';
+import {
+  createJobDirectory,
+  isSafeJobPath,
+  type JobInputFile,
+  jobInfoText,
+  readExitStatus,
+  readJobFile,
+} from './job-files.js';
 import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import { type CommandResult, runCommand } from './run-command.js';
@@ -343,22 +350,15 @@ export class TemplateBackend implements GridBackend {
       jobName: `gridpkg-${job.jobId}`,
       timeoutMinutes: String(job.timeoutSeconds === 0 ? 0 : Math.max(1, Math.ceil(job.timeoutSeconds / 60))),
     });
-    await mkdir(this.jobsRoot, { recursive: true });
-    await mkdir(dir); // fails if the job exists: a job id is submitted once
-    await copyFile(job.scriptPath, join(dir, 'site-job.sh'));
-    const files: [string, string][] = [
+    const files: JobInputFile[] = [
       ...this.files,
       ['request.txt', job.request],
-      ['runner.sh', RUNNER],
+      ['runner.sh', RUNNER, 0o755],
       ['env', envFileText(this.environment)],
       ['shell', shellFileText(this.shell)],
-      [
-        'job.json',
-        `${JSON.stringify({ site: job.site, submittedAt: Date.now(), timeoutSeconds: job.timeoutSeconds })}\n`,
-      ],
+      ['job.json', jobInfoText(job)],
     ];
-    for (const [name, text] of files)
-      await writeFile(join(dir, name), text, { mode: name === 'runner.sh' ? 0o755 : 0o644 });
+    await createJobDirectory(dir, job.scriptPath, files);
     let result: TemplateExecResult;
     try {
       result = await this.run(argv, dir);

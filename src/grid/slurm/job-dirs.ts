@@ -2,10 +2,10 @@
  * Where the Slurm backend keeps its job directories: on this machine (the login node is local) or on a login node
  * reached over ssh. The backend only ever needs these four operations, so it stays one class for both.
  */
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../state/atomic.js';
-import { MAX_OUTPUT_BYTES, readJobFile } from '../job-files.js';
+import { createJobDirectory, MAX_OUTPUT_BYTES, readJobFile } from '../job-files.js';
 import type { SshConnection } from '../ssh/connection.js';
 import { putFileAtomic, readFiles, removeDirectory, uploadNewDirectory } from '../ssh/remote-files.js';
 import { unavailable } from './ssh-exec.js';
@@ -35,10 +35,7 @@ export class LocalJobDirectories implements JobDirectories {
     scriptPath: string,
     files: readonly (readonly [string, string])[],
   ): Promise<void> {
-    await mkdir(dirname(dir), { recursive: true });
-    await mkdir(dir); // fails if the job exists
-    await copyFile(scriptPath, join(dir, 'site-job.sh'));
-    for (const [name, text] of files) await writeFile(join(dir, name), text, { mode: 0o644 });
+    await createJobDirectory(dir, scriptPath, files);
   }
 
   write(dir: string, name: string, text: string): Promise<void> {
