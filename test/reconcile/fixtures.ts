@@ -79,3 +79,23 @@ export function observed(
     audit: [],
   };
 }
+
+/** A report of a probe that went through: one package installed. */
+export function probeReport(jobId: string): string {
+  return [
+    'gridpkg-report 1',
+    `job ${jobId}`,
+    'mode probe',
+    'swdir /sw',
+    'lock acquired',
+    'pkgsrc present /sw/pkg 20170419',
+    'fingerprint before sha256:aa',
+    'pkg gsl-2.8 math/gsl no',
+    'avail gsl-2.8 math/gsl',
+    'audit-status clean',
+    'fingerprint after sha256:aa',
+    'status ok',
+    'end',
+    '',
+  ].join('\n');
+}

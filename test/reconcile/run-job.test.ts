@@ -9,27 +9,7 @@ import { type JobContext, runSiteJob } from '../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../src/reconcile/site-queue.js';
 import { Ledger } from '../../src/state/ledger.js';
 import { ObservationStore } from '../../src/state/observations.js';
-import { desired } from './fixtures.js';
-
-/** A report of a probe that went through: one package installed. */
-function probeReport(jobId: string): string {
-  return [
-    'gridpkg-report 1',
-    `job ${jobId}`,
-    'mode probe',
-    'swdir /sw',
-    'lock acquired',
-    'pkgsrc present /sw/pkg 20170419',
-    'fingerprint before sha256:aa',
-    'pkg gsl-2.8 math/gsl no',
-    'avail gsl-2.8 math/gsl',
-    'audit-status clean',
-    'fingerprint after sha256:aa',
-    'status ok',
-    'end',
-    '',
-  ].join('\n');
-}
+import { desired, probeReport } from './fixtures.js';
 
 class ScriptedBackend implements GridBackend {
   readonly kind = 'scripted';

@@ -10,7 +10,7 @@ import { SiteQueue } from '../../src/reconcile/site-queue.js';
 import { StatusPoller, type WatchOptions } from '../../src/reconcile/status-poller.js';
 import { Ledger } from '../../src/state/ledger.js';
 import { ObservationStore } from '../../src/state/observations.js';
-import { desired } from './fixtures.js';
+import { desired, probeReport } from './fixtures.js';
 
 const RUNNING: JobState = { state: 'running', raw: 'R' };
 const DONE: JobState = { state: 'done', exitCode: 0, raw: 'exit 0' };
@@ -317,26 +317,6 @@ describe('sites behind one batch system, through the engine', () => {
   afterEach(async () => {
     await rm(stateDir, { recursive: true, force: true });
   });
-
-  /** A report of a probe that went through: one package installed. */
-  function probeReport(jobId: string): string {
-    return [
-      'gridpkg-report 1',
-      `job ${jobId}`,
-      'mode probe',
-      'swdir /sw',
-      'lock acquired',
-      'pkgsrc present /sw/pkg 20170419',
-      'fingerprint before sha256:aa',
-      'pkg gsl-2.8 math/gsl no',
-      'avail gsl-2.8 math/gsl',
-      'audit-status clean',
-      'fingerprint after sha256:aa',
-      'status ok',
-      'end',
-      '',
-    ].join('\n');
-  }
 
   /** A site's backend on a shared cluster whose submit returns only once every site has submitted. */
   class ClusterSite extends FakeBackend {
