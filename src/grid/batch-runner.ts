@@ -15,16 +15,11 @@
  * (Slurm COMPLETED, ARC Finished) means "the job script ran to its end" (its own status is in exit-status), and a
  * failed state means that the runner itself was stopped (killed, time limit, node failure).
  */
-export const RUNNER = `#!/bin/sh
-# gridpkg batch job runner: constant text, the same for every job (src/grid/batch-runner.ts).
-echo $$ >pid.tmp && mv pid.tmp pid
-fail() {
-  printf 'gridpkg runner: %s\\n' "$1" >&2
-  echo 126 >exit-status.tmp && mv exit-status.tmp exit-status
-  exit 0
-}
-[ -f site-job.sh ] && [ -f request.txt ] || fail "not started in a job directory: $(pwd)"
-# env: one KEY=VALUE per line, validated by the controller; exported as data, never evaluated.
+/**
+ * The part every job runner shares (this one and the ssh backend's): exports the job directory's `env` file as data
+ * (each line checked, never evaluated) and reads `shell` into "$@". Expects a `fail MESSAGE` function.
+ */
+export const READ_ENV_AND_SHELL = `# env: one KEY=VALUE per line, validated by the controller; exported as data, never evaluated.
 while IFS= read -r line || [ -n "$line" ]; do
   case $line in *=*) ;; *) fail 'malformed env line' ;; esac
   case \${line%%=*} in '' | [0-9]* | *[!A-Za-z0-9_]*) fail 'bad variable name in env' ;; esac
@@ -35,7 +30,18 @@ done <env
 set --
 while IFS= read -r word || [ -n "$word" ]; do set -- "$@" "$word"; done <shell
 [ "$#" -gt 0 ] || fail 'no shell'
-"$@" ./site-job.sh request.txt report.txt </dev/null
+`;
+
+export const RUNNER = `#!/bin/sh
+# gridpkg batch job runner: constant text, the same for every job (src/grid/batch-runner.ts).
+echo $$ >pid.tmp && mv pid.tmp pid
+fail() {
+  printf 'gridpkg runner: %s\\n' "$1" >&2
+  echo 126 >exit-status.tmp && mv exit-status.tmp exit-status
+  exit 0
+}
+[ -f site-job.sh ] && [ -f request.txt ] || fail "not started in a job directory: $(pwd)"
+${READ_ENV_AND_SHELL}"$@" ./site-job.sh request.txt report.txt </dev/null
 echo $? >exit-status.tmp && mv exit-status.tmp exit-status
 exit 0
 `;

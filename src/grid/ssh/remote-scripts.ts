@@ -11,6 +11,7 @@
  *   stdout.txt, stderr.txt, report.txt, exit-status
  *   ended-by                   `cancelled` or `timeout` when the controller killed the job
  */
+import { READ_ENV_AND_SHELL } from '../batch-runner.js';
 
 /** `alive PID DIR`: PID is this job's runner, alive and not a zombie (its command line names DIR/runner.sh). */
 const ALIVE = `
@@ -34,18 +35,7 @@ fail() {
   echo 126 >exit-status.tmp && mv exit-status.tmp exit-status
   exit 126
 }
-# env: one KEY=VALUE per line, validated by the controller; exported as data, never evaluated.
-while IFS= read -r line || [ -n "$line" ]; do
-  case $line in *=*) ;; *) fail 'malformed env line' ;; esac
-  case \${line%%=*} in '' | [0-9]* | *[!A-Za-z0-9_]*) fail 'bad variable name in env' ;; esac
-  case \${line#*=} in *[!A-Za-z0-9._/+,:=@%-]*) fail 'bad variable value in env' ;; esac
-  export "$line"
-done <env
-# shell: the command that runs the job script, one word per line.
-set --
-while IFS= read -r word || [ -n "$word" ]; do set -- "$@" "$word"; done <shell
-[ "$#" -gt 0 ] || fail 'no shell'
-"$@" ./site-job.sh request.txt report.txt </dev/null >stdout.txt 2>stderr.txt
+${READ_ENV_AND_SHELL}"$@" ./site-job.sh request.txt report.txt </dev/null >stdout.txt 2>stderr.txt
 echo $? >exit-status.tmp && mv exit-status.tmp exit-status
 `;
 
