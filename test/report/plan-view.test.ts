@@ -1,6 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planExitCode } from '../../src/cli/commands/plan.js';
 import { buildPlan } from '../../src/reconcile/plan.js';
+import { readPlanFile, writePlanFile } from '../../src/reconcile/plan-file.js';
 import { renderPlan } from '../../src/report/plan-view.js';
 import { desired, observed, requirement } from '../reconcile/fixtures.js';
 import { expectSafe, expectShownEscaped, HOSTILE_LINE, STYLES } from './hostile-text.js';
@@ -120,6 +124,26 @@ describe('notes of the site job', () => {
         '  note from the site job: 9 package database entr(y/ies) with an unsafe name skipped\n\n' +
         'No changes. 1 of 1 site(s) match the spec.\n',
     );
+  });
+});
+
+describe('notes in a saved plan', () => {
+  it('are kept by plan -out and accepted by apply PLANFILE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-notes-'));
+    try {
+      const observation = {
+        ...observed(['gsl-2.8']),
+        notes: ['1 @pkgdep line(s) with an unsafe pattern skipped'],
+      };
+      const plan = buildPlan([desired([requirement('math/gsl')])], [observation], {
+        specFile: 's.yaml',
+        specDigest: `sha256:${'0'.repeat(64)}`,
+      });
+      await writePlanFile(join(dir, 'p.plan'), plan);
+      expect((await readPlanFile(join(dir, 'p.plan'))).sites[0]?.notes).toEqual(observation.notes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
