@@ -15,7 +15,7 @@ import { expectSafe, expectShownEscaped, STYLES, withoutOwnColours } from '../re
 import { type CliRun, World } from './harness.js';
 
 /**
- * Runs the job script under dash, except for the job modes listed in HOSTILE_ON: those print hostile text (the
+ * Runs the job script under /bin/sh, except for the job modes listed in HOSTILE_ON: those print hostile text (the
  * same as HOSTILE_LINE in ../report/hostile-text.ts, with a NUL) on stdout and stderr and exit 3 without a report.
  */
 const HOSTILE_SHELL = `#!/bin/sh
@@ -28,7 +28,7 @@ case " $HOSTILE_ON " in
   exit 3
   ;;
 esac
-exec dash "$@"
+exec /bin/sh "$@"
 `;
 
 async function cli(args: string[], style: Style): Promise<CliRun> {
@@ -52,7 +52,7 @@ async function cli(args: string[], style: Style): Promise<CliRun> {
 describe.each(STYLES)('a hostile site (%s)', (_name, style) => {
   let world: World;
   beforeEach(async () => {
-    world = await World.create(['dash']);
+    world = await World.create(['/bin/sh']); // the spec below names its own shell
   });
   afterEach(async () => {
     await world.dispose();
