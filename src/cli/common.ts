@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createJobContext } from '../reconcile/controller.js';
 import type { JobContext } from '../reconcile/run-job.js';
+import { siteName, siteText } from '../report/safe-output.js';
 import type { CliIO } from './io.js';
 
 export interface SiteCommandOptions {
@@ -42,6 +43,9 @@ export function stateDirFor(specFile: string, explicit: string | undefined): str
 export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | undefined): JobContext {
   return createJobContext({
     stateDir,
-    progress: quiet ? undefined : (site, message) => io.err(`${io.errStyle.dim(`${site}: ${message}`)}\n`),
+    // Progress messages quote job output, backend states and errors: shown escaped, one line each.
+    progress: quiet
+      ? undefined
+      : (site, message) => io.err(`${io.errStyle.dim(`${siteName(site)}: ${siteText(message)}`)}\n`),
   });
 }

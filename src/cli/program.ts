@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { PlanFileError } from '../reconcile/plan-file.js';
+import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerImportCommand } from './commands/import.js';
@@ -67,9 +68,12 @@ function reportError(error: unknown, io: CliIO): ExitCodeValue {
     return ExitCode.error;
   }
   if (error instanceof PlanFileError) {
-    io.err(`gridpkg: ${error.message}\n`);
+    io.err(`gridpkg: ${printableLines(error.message)}\n`);
     return ExitCode.error;
   }
-  io.err(`gridpkg: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // Errors can quote what a site, a job or a file said (JSON.parse quotes the text it choked on): escaped per line.
+  io.err(
+    `gridpkg: ${printableLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
+  );
   return ExitCode.error;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
+import { asciiSafeJson } from '../report/safe-output.js';
 import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
 import type { JobContext } from './run-job.js';
@@ -23,9 +24,12 @@ export function createJobContext(options: ControllerOptions): JobContext {
   const backends = new Map<string, GridBackend>();
   // Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind.
   mkdirSync(options.stateDir, { recursive: true });
+  const file = pino.destination({ dest: join(options.stateDir, 'gridpkg.log'), sync: true });
+  // Messages quote job output: JSON escapes C0 controls, asciiSafeJson the C1, bidi and separator characters, so
+  // that `tail -f gridpkg.log` shows them as escapes while a JSON reader still gets the exact text.
   const log = pino(
     { base: { pid: process.pid } },
-    pino.destination({ dest: join(options.stateDir, 'gridpkg.log'), sync: true }),
+    { write: (line: string) => file.write(asciiSafeJson(line)) },
   );
   const show = options.progress;
   return {

@@ -22,6 +22,8 @@ export interface KnownObservation {
   available: AvailablePackage[];
   repositoryReadable: boolean;
   audit: AuditFinding[];
+  /** The report's `note` lines: what the job skipped (absent in observations saved by older versions). */
+  notes?: string[];
 }
 
 export interface UnknownObservation {
@@ -30,6 +32,8 @@ export interface UnknownObservation {
   observedAt: string;
   jobId: string | undefined;
   reason: string;
+  /** The report's `note` lines, when there was a readable report. */
+  notes?: string[];
 }
 
 export type Observation = KnownObservation | UnknownObservation;
@@ -39,12 +43,14 @@ export type Observation = KnownObservation | UnknownObservation;
  * post-state listed) describes the site; anything else leaves the site unknown.
  */
 export function observationFromReport(site: string, report: SiteReport, observedAt: string): Observation {
+  const notes = report.notes.length > 0 ? { notes: report.notes } : {};
   const unknown = (reason: string): UnknownObservation => ({
     state: 'unknown',
     site,
     observedAt,
     jobId: report.jobId,
     reason,
+    ...notes,
   });
   if (report.status === 'locked') return unknown(`the site is locked by another job: ${lockOwner(report)}`);
   if (report.pkgsrc?.state === 'absent') {
@@ -67,6 +73,7 @@ export function observationFromReport(site: string, report: SiteReport, observed
     available: report.available,
     repositoryReadable: report.available.length > 0,
     audit: report.audit,
+    ...notes,
   };
 }
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { Plan } from './plan.js';
 
@@ -23,7 +24,8 @@ export function specDigest(files: ReadonlyArray<{ file: string; text: string }>)
 }
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(plan, null, 2)}\n`);
+  // Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s the plan.
+  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(plan, null, 2))}\n`);
 }
 
 export async function readPlanFile(path: string): Promise<Plan> {

@@ -21,6 +21,8 @@ export interface SitePlan {
   reasons: string[];
   /** Vulnerable installed packages the site's audit found (empty when the policy is `ignore` or unknown). */
   audit: AuditFinding[];
+  /** What the site job noticed and skipped while observing (`note` lines of its report), shown with the plan. */
+  notes: string[];
   desired: DesiredState;
 }
 
@@ -41,6 +43,7 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
       actions: [],
       reasons: [observation.reason],
       audit: [],
+      notes: observation.notes ?? [],
     };
   }
 
@@ -64,7 +67,8 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
         : 'in-sync';
   const actions = outcome === 'changes' ? orderActions(changes, observation) : [];
   const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
-  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons, audit };
+  const notes = observation.notes ?? [];
+  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons, audit, notes };
 }
 
 /**
@@ -241,6 +245,8 @@ export interface PlanSummary {
   sitesBlocked: number;
   /** Sites whose audit found vulnerable packages. */
   sitesVulnerable: number;
+  /** Changes an ignore rule turned into no action (they stay visible in the plan). */
+  ignored: number;
 }
 
 export function summarizePlan(plan: Plan): PlanSummary {
@@ -254,9 +260,11 @@ export function summarizePlan(plan: Plan): PlanSummary {
     sitesUnknown: 0,
     sitesBlocked: 0,
     sitesVulnerable: 0,
+    ignored: 0,
   };
   for (const site of plan.sites) {
     for (const action of site.actions) summary[action.verb]++;
+    summary.ignored += site.changes.filter((c) => c.ignored !== undefined).length;
     if (site.audit.length > 0) summary.sitesVulnerable++;
     if (site.outcome === 'changes') summary.sitesWithChanges++;
     else if (site.outcome === 'in-sync') summary.sitesInSync++;

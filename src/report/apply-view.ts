@@ -1,17 +1,24 @@
-/** Rendering of apply outcomes, one block per site and a closing summary. */
+/**
+ * Rendering of apply outcomes, one block per site and a closing summary. Names and messages from the site and its
+ * job go through siteName/siteText: this view is where untrusted text is made safe.
+ */
 import type { SiteApplyResult } from '../reconcile/engine.js';
+import { siteName, siteText } from './safe-output.js';
 import { plainStyle, type Style } from './style.js';
 
 export function renderApply(results: readonly SiteApplyResult[], style: Style = plainStyle): string {
   const lines: string[] = [];
   for (const result of results) {
-    lines.push(`${style.bold(result.site)}: ${headline(result, style)}`);
+    lines.push(`${style.bold(siteName(result.site))}: ${headline(result, style)}`);
     const report = result.result?.report;
     if (report?.ok) {
       for (const action of report.report.actions) {
-        const mark = action.result === 'failed' ? style.red('failed') : action.result;
-        const detail = action.message ? ` — ${action.message}` : '';
-        lines.push(`  ${action.verb} ${action.pkgname}: ${mark}${detail}`);
+        const mark = action.result === 'failed' ? style.red('failed') : siteName(action.result);
+        const detail = action.message ? ` — ${siteText(action.message)}` : '';
+        lines.push(`  ${siteName(action.verb)} ${siteName(action.pkgname)}: ${mark}${detail}`);
+      }
+      for (const note of report.report.notes) {
+        lines.push(`  ${style.yellow('note')} from the site job: ${siteText(note)}`);
       }
     }
   }
@@ -26,7 +33,7 @@ export function renderApply(results: readonly SiteApplyResult[], style: Style = 
 }
 
 function headline(result: SiteApplyResult, style: Style): string {
-  const job = result.jobId ? ` (job ${result.jobId})` : '';
+  const job = result.jobId ? ` (job ${siteName(result.jobId)})` : '';
   switch (result.status) {
     case 'ok':
       return `${style.green('applied')}${job}`;
@@ -35,8 +42,8 @@ function headline(result: SiteApplyResult, style: Style): string {
     case 'locked':
       return `${style.yellow('locked')}${job} — another job holds the site lock; nothing was done. Try again later.`;
     case 'partial':
-      return `${style.red('partially applied')}${job}: ${result.message}`;
+      return `${style.red('partially applied')}${job}: ${siteText(result.message)}`;
     default:
-      return `${style.red(result.status)}${job}: ${result.message}`;
+      return `${style.red(siteName(result.status))}${job}: ${siteText(result.message)}`;
   }
 }

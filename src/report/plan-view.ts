@@ -2,6 +2,7 @@
 import type { ChangeKind, PackageChange } from '../reconcile/diff.js';
 import type { Plan, SitePlan } from '../reconcile/plan.js';
 import { summarizePlan } from '../reconcile/plan.js';
+import { siteName, siteText } from './safe-output.js';
 import { plainStyle, type Style } from './style.js';
 
 const SYMBOL: Record<ChangeKind, string> = {
@@ -22,10 +23,13 @@ export function renderPlan(plan: Plan, style: Style = plainStyle): string {
 }
 
 function renderSite(site: SitePlan, style: Style): string[] {
-  return [...renderChanges(site, style), ...renderAudit(site, style)];
+  return [...renderChanges(site, style), ...renderAudit(site, style), ...renderNotes(site, style)];
 }
 
-/** One line per vulnerable package, with the kinds of vulnerability the audit named. */
+/**
+ * One line per vulnerable package, with the kinds of vulnerability the audit named. Every name and text from the
+ * site goes through siteName/siteText here and below: a view is where untrusted text is made safe.
+ */
 function renderAudit(site: SitePlan, style: Style): string[] {
   const byPackage = new Map<string, string[]>();
   for (const finding of site.audit)
@@ -33,13 +37,18 @@ function renderAudit(site: SitePlan, style: Style): string[] {
   const failing = site.desired.vulnerabilityPolicy === 'fail';
   return [...byPackage].map(
     ([pkgname, types]) =>
-      `  ${(failing ? style.red : style.yellow)(`! vulnerable ${pkgname}`)}: ${[...new Set(types)].join(', ')}` +
+      `  ${(failing ? style.red : style.yellow)(`! vulnerable ${siteName(pkgname)}`)}: ${[...new Set(types)].map(siteName).join(', ')}` +
       (failing ? ' (vulnerabilities.policy: fail)' : ''),
   );
 }
 
+/** What the site job noticed and skipped (an unsafe pkgdb entry, an unreadable repository): never silent. */
+function renderNotes(site: SitePlan, style: Style): string[] {
+  return site.notes.map((note) => `  ${style.yellow('note')} from the site job: ${siteText(note)}`);
+}
+
 function renderChanges(site: SitePlan, style: Style): string[] {
-  const header = `${style.bold(`# ${site.site}`)}`;
+  const header = `${style.bold(`# ${siteName(site.site)}`)}`;
   switch (site.outcome) {
     case 'in-sync':
       return site.changes.some(isIgnored)
@@ -51,7 +60,7 @@ function renderChanges(site: SitePlan, style: Style): string[] {
     case 'unknown':
       if (site.changes.every((c) => c.kind === 'unknown' && c.reason === site.reasons[0])) {
         return [
-          `${header}: ${style.yellow('unknown')} — ${site.reasons[0] ?? 'not observed'}; nothing will be done`,
+          `${header}: ${style.yellow('unknown')} — ${siteText(site.reasons[0] ?? 'not observed')}; nothing will be done`,
         ];
       }
       return [
@@ -91,53 +100,73 @@ function line(change: PackageChange, style: Style): string {
           ? style.dim
           : style.yellow;
   const what = describe(change);
-  return `  ${colour(`${symbol} ${change.pkgpath.padEnd(24)}`)} ${what}`;
+  return `  ${colour(`${symbol} ${siteName(change.pkgpath).padEnd(24)}`)} ${what}`;
 }
 
 function describe(change: PackageChange): string {
+  const from = change.from === undefined ? undefined : siteName(change.from);
+  const to = change.to === undefined ? undefined : siteName(change.to);
   switch (change.kind) {
     case 'install':
-      return `install ${change.to}`;
+      return `install ${to}`;
     case 'remove':
-      return `remove ${change.from}`;
+      return `remove ${from}`;
     case 'upgrade':
-      return `upgrade ${change.from} -> ${change.to}`;
+      return `upgrade ${from} -> ${to}`;
     case 'downgrade':
-      return `downgrade ${change.from} -> ${change.to}`;
+      return `downgrade ${from} -> ${to}`;
     case 'unchanged':
       if (change.ignored) {
-        const target = change.ignored.to ? ` -> ${change.ignored.to}` : '';
-        return `${change.ignored.kind} ${change.from ?? ''}${target} ${change.reason ?? 'ignored'}`.replace(
+        const target = change.ignored.to ? ` -> ${siteName(change.ignored.to)}` : '';
+        return `${change.ignored.kind} ${from ?? ''}${target} ${siteText(change.reason ?? 'ignored')}`.replace(
           '  ',
           ' ',
         );
       }
-      return change.from ?? 'absent';
+      return from ?? 'absent';
     case 'unknown':
     case 'blocked':
-      return `${change.kind}: ${change.reason ?? ''}`;
+      return `${change.kind}: ${siteText(change.reason ?? '')}`;
   }
 }
 
+/**
+ * One line: what apply would do, then what it leaves alone. "No changes" is said only when every site was observed
+ * and matches the spec; a site that could not be observed had nothing planned, which is not the same thing.
+ */
 export function renderSummary(plan: Plan, style: Style = plainStyle): string {
   const s = summarizePlan(plan);
+  const sites = plan.sites.length;
   const total = s.install + s.upgrade + s.downgrade + s.remove;
   const counts = `${s.install} to install, ${s.upgrade} to upgrade, ${s.downgrade} to downgrade, ${s.remove} to remove`;
+  const observed = sites - s.sitesUnknown;
+  let head: string;
+  if (total > 0) {
+    head = `${style.bold('Plan:')} ${counts} on ${s.sitesWithChanges} of ${sites} site(s).`;
+  } else if (s.sitesUnknown > 0 && observed === 0) {
+    head = `${style.bold('Nothing was planned:')} none of the ${sites} site(s) could be observed.`;
+  } else {
+    // A blocked site has changes, only none that gridpkg will make.
+    const verdict = s.sitesBlocked > 0 ? 'Nothing to apply' : 'No changes';
+    head =
+      s.sitesUnknown > 0
+        ? `${style.bold(`${verdict} on the ${observed} site(s) observed`)} (${s.sitesInSync} match the spec).`
+        : `${style.bold(`${verdict}.`)} ${s.sitesInSync} of ${sites} site(s) match the spec.`;
+  }
   const notes = [
-    s.sitesUnknown > 0 ? style.yellow(`${s.sitesUnknown} site(s) unknown`) : '',
+    s.sitesUnknown > 0 && observed > 0
+      ? style.yellow(`${s.sitesUnknown} site(s) unknown: nothing was planned there`)
+      : '',
     s.sitesBlocked > 0 ? style.red(`${s.sitesBlocked} site(s) blocked`) : '',
+    s.ignored > 0 ? `${s.ignored} change(s) ignored by ignore rules` : '',
     s.sitesVulnerable > 0 ? style.yellow(`${s.sitesVulnerable} site(s) with vulnerable packages`) : '',
   ].filter(Boolean);
-  const head =
-    total === 0
-      ? `${style.bold('No changes.')} ${s.sitesInSync} of ${plan.sites.length} site(s) match the spec.`
-      : `${style.bold('Plan:')} ${counts} on ${s.sitesWithChanges} of ${plan.sites.length} site(s).`;
-  return [head, ...notes].join(' ');
+  return notes.length > 0 ? `${head} ${notes.join('; ')}.` : head;
 }
 
 /** Enough of the fingerprint to tell observations apart by eye; the plan file keeps it whole. */
 function shortFingerprint(fingerprint: string | undefined): string {
   if (!fingerprint) return '?';
   const [algorithm, digest = ''] = fingerprint.split(':');
-  return digest.length > 12 ? `${algorithm}:${digest.slice(0, 12)}` : fingerprint;
+  return siteName(digest.length > 12 ? `${algorithm}:${digest.slice(0, 12)}` : fingerprint);
 }

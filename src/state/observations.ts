@@ -2,6 +2,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Observation } from '../reconcile/observation.js';
+import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from './atomic.js';
 
 export class ObservationStore {
@@ -10,7 +11,9 @@ export class ObservationStore {
   async save(observation: Observation): Promise<void> {
     const dir = join(this.stateDir, 'observations');
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, `${observation.site}.json`), `${JSON.stringify(observation, null, 2)}\n`);
+    // The reason of an unknown observation quotes job output: stored with escapes, decoded exactly by JSON.parse.
+    const text = asciiSafeJson(JSON.stringify(observation, null, 2));
+    await writeFileAtomic(join(dir, `${observation.site}.json`), `${text}\n`);
   }
 
   async load(site: string): Promise<Observation | undefined> {

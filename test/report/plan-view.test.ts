@@ -1,8 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planExitCode } from '../../src/cli/commands/plan.js';
 import { buildPlan } from '../../src/reconcile/plan.js';
+import { readPlanFile, writePlanFile } from '../../src/reconcile/plan-file.js';
 import { renderPlan } from '../../src/report/plan-view.js';
 import { desired, observed, requirement } from '../reconcile/fixtures.js';
+import { expectSafe, expectShownEscaped, HOSTILE_LINE, STYLES } from './hostile-text.js';
 
 const ignoreOpenssl = {
   pkgpath: 'security/openssl',
@@ -60,8 +65,118 @@ describe('plan view', () => {
     });
     expect(renderPlan(plan)).toBe(
       '# site-a: unknown — the site was not observed; nothing will be done\n\n' +
-        'No changes. 0 of 1 site(s) match the spec. 1 site(s) unknown\n',
+        'Nothing was planned: none of the 1 site(s) could be observed.\n',
     );
+  });
+});
+
+describe('plan summary line', () => {
+  const meta = { specFile: 's.yaml', specDigest: 'sha256:0' };
+  const gsl = (site: string) => desired([requirement('math/gsl')], site);
+  const summaryOf = (plan: ReturnType<typeof buildPlan>) => renderPlan(plan).trimEnd().split('\n').at(-1);
+
+  it('does not say "No changes" when no site could be observed', () => {
+    const plan = buildPlan([gsl('site-a'), gsl('site-b'), gsl('site-c')], [], meta);
+    expect(summaryOf(plan)).toBe('Nothing was planned: none of the 3 site(s) could be observed.');
+  });
+
+  it('says which sites had nothing planned when only some were observed', () => {
+    const plan = buildPlan([gsl('site-a'), gsl('site-b')], [observed(['gsl-2.8'])], meta);
+    expect(summaryOf(plan)).toBe(
+      'No changes on the 1 site(s) observed (1 match the spec). 1 site(s) unknown: nothing was planned there.',
+    );
+  });
+
+  it('keeps "No changes." for a plan where every site was observed and matches', () => {
+    const plan = buildPlan([gsl('site-a')], [observed(['gsl-2.8'])], meta);
+    expect(summaryOf(plan)).toBe('No changes. 1 of 1 site(s) match the spec.');
+  });
+
+  it('counts ignored changes', () => {
+    const site = {
+      ...desired([requirement('security/openssl', { state: 'latest' }), requirement('devel/cmake')]),
+      ignores: [ignoreOpenssl],
+    };
+    const withInstall = buildPlan([site], [observed(['openssl-3.0.13'])], meta);
+    expect(summaryOf(withInstall)).toBe(
+      'Plan: 1 to install, 0 to upgrade, 0 to downgrade, 0 to remove on 1 of 1 site(s). ' +
+        '1 change(s) ignored by ignore rules.',
+    );
+    const inSync = buildPlan([site], [observed(['openssl-3.0.13', 'cmake-3.28.1'])], meta);
+    expect(summaryOf(inSync)).toBe(
+      'No changes. 1 of 1 site(s) match the spec. 1 change(s) ignored by ignore rules.',
+    );
+  });
+});
+
+describe('notes of the site job', () => {
+  it('are shown with the site they come from', () => {
+    const observation = {
+      ...observed(['gsl-2.8']),
+      notes: ['9 package database entr(y/ies) with an unsafe name skipped'],
+    };
+    const plan = buildPlan([desired([requirement('math/gsl')])], [observation], {
+      specFile: 's.yaml',
+      specDigest: 'sha256:0',
+    });
+    expect(renderPlan(plan)).toBe(
+      '# site-a: no changes, the site matches the spec\n' +
+        '  note from the site job: 9 package database entr(y/ies) with an unsafe name skipped\n\n' +
+        'No changes. 1 of 1 site(s) match the spec.\n',
+    );
+  });
+});
+
+describe('notes in a saved plan', () => {
+  it('are kept by plan -out and accepted by apply PLANFILE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-notes-'));
+    try {
+      const observation = {
+        ...observed(['gsl-2.8']),
+        notes: ['1 @pkgdep line(s) with an unsafe pattern skipped'],
+      };
+      const plan = buildPlan([desired([requirement('math/gsl')])], [observation], {
+        specFile: 's.yaml',
+        specDigest: `sha256:${'0'.repeat(64)}`,
+      });
+      await writePlanFile(join(dir, 'p.plan'), plan);
+      expect((await readPlanFile(join(dir, 'p.plan'))).sites[0]?.notes).toEqual(observation.notes);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('site text in the plan', () => {
+  const meta = { specFile: 's.yaml', specDigest: 'sha256:0' };
+  const hostilePlan = () => {
+    const known = observed(['gsl-2.8', 'openssl-3.0.13']);
+    known.installed.push({ pkgname: `zlib-1.3.1${HOSTILE_LINE}`, pkgpath: 'devel/zlib', automatic: false });
+    known.audit = [{ pkgname: `openssl-3.0.13${HOSTILE_LINE}`, type: HOSTILE_LINE, url: HOSTILE_LINE }];
+    known.notes = [HOSTILE_LINE];
+    known.fingerprint = `sha256:${HOSTILE_LINE}`;
+    const unknown = {
+      state: 'unknown' as const,
+      site: 'site-b',
+      observedAt: '2026-11-23T10:00:00Z',
+      jobId: 'site-b-probe-1',
+      reason: `unreadable report (no report); job exited with 3; stderr: ${HOSTILE_LINE}`,
+      notes: [HOSTILE_LINE],
+    };
+    return buildPlan(
+      [
+        desired([requirement('devel/zlib', { state: 'absent' }), requirement('math/gsl')], 'site-a'),
+        desired([requirement('math/gsl')], 'site-b'),
+      ],
+      [known, unknown],
+      meta,
+    );
+  };
+
+  it.each(STYLES)('is shown escaped, never as terminal or CI commands (%s)', (_name, style) => {
+    const text = renderPlan(hostilePlan(), style);
+    expectSafe(text, 'plan');
+    expectShownEscaped(text, 'plan');
   });
 });
 

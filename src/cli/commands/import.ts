@@ -2,6 +2,7 @@ import { chmod, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { Observation } from '../../reconcile/observation.js';
+import { printableLines, siteName, siteText } from '../../report/safe-output.js';
 import { closest } from '../../spec/did-you-mean.js';
 import {
   type ExportEntry,
@@ -94,7 +95,9 @@ export async function runImport(options: ImportOptions, io: CliIO): Promise<Exit
     const inSpec = specSites.includes(name);
     if (!inSpec && !observation) {
       const suggestion = closest(name, specSites);
-      io.err(`gridpkg import: unknown site "${name}": it is not in ${spec.file} and has no observation\n`);
+      io.err(
+        `gridpkg import: unknown site "${siteName(name)}": it is not in ${spec.file} and has no observation\n`,
+      );
       io.err(
         suggestion
           ? `  hint: did you mean "${suggestion}"?\n`
@@ -106,10 +109,10 @@ export async function runImport(options: ImportOptions, io: CliIO): Promise<Exit
     const unusable = unusableReason(name, observation);
     if (unusable) {
       if (options.all) {
-        io.err(`gridpkg import: ${name}: skipped, ${unusable}\n`);
+        io.err(`gridpkg import: ${siteName(name)}: skipped, ${siteText(unusable)}\n`);
         continue;
       }
-      io.err(`gridpkg import: ${unusable}\n`);
+      io.err(`gridpkg import: ${siteText(unusable)}\n`);
       io.err(
         `  hint: run \`gridpkg plan -f ${options.file}\` to probe the site (it records an observation in ` +
           `${stateDir}), then import again\n`,
@@ -118,10 +121,10 @@ export async function runImport(options: ImportOptions, io: CliIO): Promise<Exit
       continue;
     }
     if (observation?.state !== 'known') continue;
-    if (!inSpec) io.err(`gridpkg import: warning: site ${name} is not in ${spec.file}\n`);
+    if (!inSpec) io.err(`gridpkg import: warning: site ${siteName(name)} is not in ${spec.file}\n`);
     const fragment = fragmentFromObservation(observation, { pin: options.pin === true });
-    for (const warning of fragment.warnings) io.err(`gridpkg import: warning: ${warning}\n`);
-    fragments.push(fragment);
+    for (const warning of fragment.warnings) io.err(`gridpkg import: warning: ${siteText(warning)}\n`);
+    fragments.push(withPrintableComments(fragment));
   }
 
   if (options.all && fragments.length === 0) {
@@ -134,9 +137,24 @@ export async function runImport(options: ImportOptions, io: CliIO): Promise<Exit
     return written && problems.length === 0 ? ExitCode.ok : ExitCode.error;
   }
   if (fragments.length > 0) {
-    io.out(renderFragments(fragments, `gridpkg import: spec fragment for ${spec.file}`));
+    // Comments in the fragment name what the site holds (packages without PKGPATH, the job id): escaped per line.
+    io.out(printableLines(renderFragments(fragments, `gridpkg import: spec fragment for ${spec.file}`)));
   }
   return problems.length === 0 ? ExitCode.ok : ExitCode.error;
+}
+
+/**
+ * The fragment with the texts that become YAML comments (in the printed fragment and in the spec file --write
+ * edits) made printable: names and times from an observation file are untrusted like anything a site says.
+ */
+function withPrintableComments(fragment: SpecFragment): SpecFragment {
+  return {
+    ...fragment,
+    observedAt: siteName(fragment.observedAt),
+    jobId: siteName(fragment.jobId),
+    withoutPkgpath: fragment.withoutPkgpath.map(siteName),
+    bootstrap: fragment.bootstrap.map(siteName),
+  };
 }
 
 /** The spec's included files (the loader lists every file, the root first), if it says. */
@@ -186,7 +204,7 @@ async function writeFragments(
         fresh.push(pkg.entry);
       } else if (requirement.state === 'absent') {
         io.err(
-          `gridpkg import: warning: ${fragment.site}: ${pkg.pkgpath} is installed but the spec requires it ` +
+          `gridpkg import: warning: ${siteName(fragment.site)}: ${siteName(pkg.pkgpath)} is installed but the spec requires it ` +
             `absent (${requirement.source.file}:${requirement.source.line}:${requirement.source.column}); ` +
             'not added — the next apply removes it\n',
         );
@@ -201,7 +219,9 @@ async function writeFragments(
       `imported by gridpkg import from the observation of ${fragment.observedAt}`,
     );
     if (!merged.ok) {
-      io.err(`gridpkg import: cannot add the packages of ${fragment.site} to ${file}: ${merged.reason}\n`);
+      io.err(
+        `gridpkg import: cannot add the packages of ${siteName(fragment.site)} to ${file}: ${siteText(merged.reason)}\n`,
+      );
       const definedIn = desired.some((d) => d.site === fragment.site)
         ? included.find((f) => mergeIntoSpecText(f.text, fragment.site, []).ok)
         : undefined;
@@ -216,15 +236,16 @@ async function writeFragments(
     }
     text = merged.text;
     preservedLayout &&= merged.preservedLayout;
-    const added = fresh.map((e) => (typeof e === 'string' ? e : `${e.pkgpath} (${e.pattern})`));
+    const site = siteName(fragment.site);
+    const added = fresh.map((e) => siteName(typeof e === 'string' ? e : `${e.pkgpath} (${e.pattern})`));
     report.push(
       added.length > 0
-        ? `${fragment.site}: added ${added.length} package(s): ${added.join(', ')}`
-        : `${fragment.site}: nothing to add`,
+        ? `${site}: added ${added.length} package(s): ${added.join(', ')}`
+        : `${site}: nothing to add`,
     );
-    if (already.length > 0) report.push(`${fragment.site}: already in the spec: ${already.join(', ')}`);
+    if (already.length > 0) report.push(`${site}: already in the spec: ${already.map(siteName).join(', ')}`);
     for (const name of fragment.withoutPkgpath) {
-      report.push(`${fragment.site}: not added, records no PKGPATH: ${name}`);
+      report.push(`${site}: not added, records no PKGPATH: ${siteName(name)}`);
     }
   }
   if (text !== original) {
