@@ -63,17 +63,18 @@ export function parseYamlSource(
     return { diagnostics };
   }
 
-  const aliases = resolveAliases(document);
-  const aliasProblems = checkAliases(document, aliases);
-  if (aliasProblems.length > 0) {
-    return { diagnostics: aliasProblems.map(({ offset, ...problem }) => ({ ...at(offset), ...problem })) };
-  }
+  let aliases: Map<Alias, Node | undefined>;
   let value: unknown;
   try {
+    aliases = resolveAliases(document);
+    const aliasProblems = checkAliases(document, aliases);
+    if (aliasProblems.length > 0) {
+      return { diagnostics: aliasProblems.map(({ offset, ...problem }) => ({ ...at(offset), ...problem })) };
+    }
     // Aliases are bounded above; the library's own count is a second fence at the same height.
     value = document.toJS({ maxAliasCount: MAX_EXPANDED_NODES });
   } catch (error) {
-    // Not expected after checkAliases; a spec error all the same, never a stack trace.
+    // Not expected after checkAliases (a nesting too deep to walk, say): a spec error all the same, never a trace.
     return { diagnostics: [{ ...at(0), message: yamlMessage('', errorText(error)) }] };
   }
 
