@@ -6,10 +6,21 @@
  * back with whatever requires them, and the packages of the pkgsrc bootstrap belong to pkgsrc itself.
  */
 import { diffLines } from 'diff';
-import { type Document, isMap, isSeq, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import type { InstalledPackage } from '../grid/protocol/types.js';
 import { isValidPattern, isValidPkgPath, parsePkgName } from '../pkgsrc/index.js';
 import type { KnownObservation } from '../reconcile/observation.js';
+import { MAX_EXPANDED_NODES } from './yaml-source.js';
 
 /** PKGPATHs that `bootstrap --unprivileged` installs (and pkg_chk, which the site tools always installed). */
 export const BOOTSTRAP_PKGPATHS: ReadonlySet<string> = new Set([
@@ -232,6 +243,8 @@ export function mergeIntoSpecText(
       hint: 'run gridpkg validate',
     };
   }
+  const shared = sharedPackages(siteMap, site);
+  if (shared) return { ok: false, ...shared };
   if (siteMap.flow && siteMap.items.length === 0) siteMap.flow = false;
   const nodes = entries.map((entry) => doc.createNode(entry));
   const first = nodes[0];
@@ -251,6 +264,26 @@ export function mergeIntoSpecText(
   const spliced = carryOverEdits(text, edited);
   if (spliced !== undefined) return { ok: true, text: spliced, added: [...entries], preservedLayout: true };
   return { ok: true, text: edited, added: [...entries], preservedLayout: false };
+}
+
+/**
+ * Anchors, aliases and merge keys share one list among several places: adding to it, or giving a site that merges
+ * its packages (`<<: *common`) a list of its own, would change other sites or drop merged packages. Say so instead.
+ */
+function sharedPackages(siteMap: YAMLMap, site: string): { reason: string; hint: string } | undefined {
+  const hint = 'add the packages to the spec by hand (gridpkg import without --write prints them)';
+  if (siteMap.anchor) {
+    return { reason: `sites.${site} has an anchor (&${siteMap.anchor}) that other entries may share`, hint };
+  }
+  const packages = siteMap.get('packages', true);
+  if (isNode(packages) && (packages.anchor || isAlias(packages))) {
+    return { reason: `sites.${site}.packages is shared through an anchor or alias`, hint };
+  }
+  const merges = siteMap.items.some((pair) => isScalar(pair.key) && pair.key.value === '<<');
+  if (merges && packages === undefined) {
+    return { reason: `sites.${site} takes keys from a merge key (<<), which may hold its packages`, hint };
+  }
+  return undefined;
 }
 
 function isEmptyScalar(node: unknown): boolean {
@@ -340,5 +373,7 @@ function sameData(a: string, b: string): boolean {
   const parse = (text: string): Document => parseDocument(text);
   const da = parse(a);
   const db = parse(b);
-  return da.errors.length === 0 && JSON.stringify(da.toJS()) === JSON.stringify(db.toJS());
+  // The spec loaded before the edit, so its aliases are bounded; the library's default (100) is not enough.
+  const data = (doc: Document) => JSON.stringify(doc.toJS({ maxAliasCount: MAX_EXPANDED_NODES }));
+  return da.errors.length === 0 && data(da) === data(db);
 }

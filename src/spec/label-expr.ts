@@ -4,6 +4,7 @@
  * parentheses; `not` binds tighter than `and`, which binds tighter than `or`. Labels use the name characters
  * (letters, digits, ".", "_", "-"). Pure: parse once, evaluate per site.
  */
+import { specText } from './diagnostics.js';
 
 export type LabelExpr =
   | { type: 'label'; name: string; offset: number }
@@ -45,7 +46,7 @@ function tokenize(text: string): Token[] | LabelExprError {
         const instead = symbol === undefined ? undefined : SPELLED[symbol];
         return {
           offset: i,
-          message: `unexpected ${JSON.stringify(symbol ?? c)} in label expression`,
+          message: `unexpected ${specText(JSON.stringify(symbol ?? c))} in label expression`,
           hint: instead ? `write "${instead}" instead of "${symbol}"` : SYNTAX_HINT,
         };
       }

@@ -2,11 +2,12 @@
  * The file edge of the spec: read the root file and every file it includes, parse, validate, resolve.
  * Throws SpecError with every problem found. All files are read first, so resolution stays pure.
  */
-import { readFile } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, resolve } from 'node:path';
-import { type Diagnostic, SpecError } from './diagnostics.js';
+import { type Diagnostic, SpecError, safeDiagnostic, specText } from './diagnostics.js';
 import { resolveSpec, type SpecDocument } from './resolve.js';
 import { checkSchema } from './schema.js';
+import { INCLUDE_TREE_HINT, isInsideTree, readSpecFile, SpecReadError } from './spec-file.js';
 import type { DesiredState, SourceLocation } from './types.js';
 import { parseYamlSource } from './yaml-source.js';
 
@@ -32,18 +33,25 @@ export interface ParseOptions extends SpecOptions {
   includes?: Record<string, string>;
 }
 
+/**
+ * Reads and resolves the spec at `file`. Every file is read with a size cap and a type check, and includes must
+ * stay in the root file's directory tree (see spec-file.ts); a file that cannot be read is a located diagnostic.
+ */
 export async function loadSpec(file: string, options: SpecOptions = {}): Promise<LoadedSpec> {
   let text: string;
+  let tree: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readSpecFile(file);
+    tree = await realpath(dirname(resolve(file)));
   } catch (error) {
+    const { reason, hint } = readFailure(error);
     throw new SpecError([
       {
         file,
         line: 1,
         column: 1,
-        message: `cannot read the spec: ${readError(error)}`,
-        hint: 'pass the spec with -f FILE',
+        message: `cannot read the spec: ${reason}`,
+        hint: hint ?? 'pass the spec with -f FILE',
       },
     ]);
   }
@@ -52,9 +60,9 @@ export async function loadSpec(file: string, options: SpecOptions = {}): Promise
     await Promise.all(
       next.map(async (included) => {
         try {
-          files.add(included, await readFile(included, 'utf8'));
+          files.add(included, await readSpecFile(included, { tree }));
         } catch (error) {
-          files.fail(included, readError(error));
+          files.fail(included, readFailure(error));
         }
       }),
     );
@@ -72,7 +80,7 @@ export function parseSpec(
   for (let next = files.pending(); next.length > 0; next = files.pending()) {
     for (const included of next) {
       const includedText = options.includes?.[included];
-      if (includedText === undefined) files.fail(included, 'no such file');
+      if (includedText === undefined) files.fail(included, { reason: 'no such file' });
       else files.add(included, includedText);
     }
   }
@@ -87,9 +95,15 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-function readError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(error);
+interface ReadFailure {
+  reason: string;
+  hint?: string;
+}
+
+function readFailure(error: unknown): ReadFailure {
+  if (error instanceof SpecReadError)
+    return { reason: error.reason, ...(error.hint ? { hint: error.hint } : {}) };
+  return { reason: error instanceof Error ? error.message : String(error) };
 }
 
 interface Edge {
@@ -101,7 +115,7 @@ interface FileEntry {
   file: string;
   text?: string;
   document?: SpecDocument;
-  error?: string;
+  error?: ReadFailure;
   edges: Edge[];
 }
 
@@ -111,9 +125,14 @@ class SpecFiles {
   private readonly waiting: string[] = [];
   private readonly diagnostics: Diagnostic[] = [];
   private readonly rootId: string;
+  /** The root file's directory: includes must stay in its tree. */
+  private readonly tree: string;
+  private readonly rootFile: string;
 
   constructor(file: string, text: string) {
     this.rootId = resolve(file);
+    this.tree = dirname(this.rootId);
+    this.rootFile = file;
     this.entries.set(this.rootId, { file, edges: [] });
     this.add(file, text);
   }
@@ -140,6 +159,14 @@ class SpecFiles {
     (checked.spec.include ?? []).forEach((path, index) => {
       const included = isAbsolute(path) ? normalize(path) : join(dirname(file), path);
       const id = resolve(included);
+      if (!isInsideTree(id, this.tree)) {
+        this.diagnostics.push({
+          ...source.locate(['include', index]),
+          message: `include "${specText(path)}" is outside the directory of ${specText(this.rootFile, 200)}, the root spec`,
+          hint: INCLUDE_TREE_HINT,
+        });
+        return;
+      }
       entry.edges.push({ to: id, location: source.locate(['include', index]) });
       if (!this.entries.has(id)) {
         this.entries.set(id, { file: included, edges: [] });
@@ -148,8 +175,8 @@ class SpecFiles {
     });
   }
 
-  fail(file: string, reason: string): void {
-    this.entry(file).error = reason;
+  fail(file: string, failure: ReadFailure): void {
+    this.entry(file).error = failure;
   }
 
   private entry(file: string): FileEntry {
@@ -183,8 +210,8 @@ class SpecFiles {
         } else if (target.error !== undefined) {
           diagnostics.push({
             ...edge.location,
-            message: `cannot read included file ${target.file}: ${target.error}`,
-            hint: 'include paths are relative to the including file',
+            message: `cannot read included file ${target.file}: ${target.error.reason}`,
+            hint: target.error.hint ?? 'include paths are relative to the including file',
           });
         } else if (!done.has(edge.to)) {
           visit(edge.to);
@@ -201,6 +228,6 @@ class SpecFiles {
     const files = [...this.entries.values()].flatMap((e) =>
       e.text === undefined ? [] : [{ file: e.file, text: e.text }],
     );
-    return { sites: resolved.sites, warnings: resolved.warnings, files };
+    return { sites: resolved.sites, warnings: resolved.warnings.map(safeDiagnostic), files };
   }
 }

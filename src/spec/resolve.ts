@@ -9,7 +9,7 @@
  */
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { isValidPattern } from '../pkgsrc/index.js';
-import type { Diagnostic } from './diagnostics.js';
+import { type Diagnostic, specText } from './diagnostics.js';
 import { closest } from './did-you-mean.js';
 import { evaluateLabelExpr, type LabelExpr, labelsOf, OPERATOR_WORDS, parseLabelExpr } from './label-expr.js';
 import type {
@@ -388,7 +388,7 @@ class Resolver {
     const selections = this.documents.flatMap((doc) =>
       (doc.spec.selections ?? []).map((selection, index) => {
         const path = ['selections', index];
-        const label = selection.name ? `selection "${selection.name}"` : path.join('.');
+        const label = selection.name ? `selection "${specText(selection.name)}"` : path.join('.');
         if (selection.where !== undefined && selection.sites !== undefined) {
           this.error(
             this.at(doc, [...path, 'sites'], 'key'),
@@ -444,7 +444,7 @@ class Resolver {
           if (rule.until < this.options.today) {
             this.warnings.push({
               ...untilAt,
-              message: `ignore rule expired on ${rule.until} and no longer applies: ${rule.reason}`,
+              message: `ignore rule expired on ${rule.until} and no longer applies: ${specText(rule.reason, 200)}`,
               hint: 'remove the rule, or extend until if the drift must still be ignored',
             });
             return [];

@@ -1,7 +1,7 @@
 /** Validates a parsed spec against schemas/desired-state.schema.json and maps ajv's findings to file locations. */
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import type { Diagnostic } from './diagnostics.js';
+import { type Diagnostic, specExcerpt, specText } from './diagnostics.js';
 import { closest } from './did-you-mean.js';
 import type { RawSpec } from './types.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
@@ -116,7 +116,7 @@ function unknownType(errors: ErrorObject[]): ErrorObject | undefined {
 
 function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
   const path = pathOf(error);
-  const name = path.length > 0 ? path.join('.') : 'the document';
+  const name = path.length > 0 ? path.map((part) => specText(part)).join('.') : 'the document';
   switch (error.keyword) {
     case 'additionalProperties': {
       const key = String((error.params as { additionalProperty: string }).additionalProperty);
@@ -126,7 +126,7 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
       const suggestion = closest(key, allowed);
       return {
         ...source.locate([...path, key], 'key'),
-        message: `unknown key "${key}" in ${name}`,
+        message: `unknown key "${specText(key)}" in ${name}`,
         hint: suggestion ? `did you mean "${suggestion}"?` : `allowed keys: ${allowed.join(', ')}`,
       };
     }
@@ -148,7 +148,7 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
       const key = String((error.params as { propertyName: string }).propertyName);
       return {
         ...source.locate([...path, key], 'key'),
-        message: `invalid name "${key}" in ${name}`,
+        message: `invalid name "${specText(key)}" in ${name}`,
         hint: 'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters',
       };
     }
@@ -156,7 +156,7 @@ function toDiagnostic(error: ErrorObject, source: YamlSource): Diagnostic {
       const parent = error.parentSchema as { description?: string; title?: string } | undefined;
       return {
         ...source.locate(path),
-        message: `${name} ${requirement(error, parent?.title)} (got ${JSON.stringify(error.data)})`,
+        message: `${name} ${requirement(error, parent?.title)} (got ${specExcerpt(error.data)})`,
         ...(parent?.description ? { hint: parent.description } : {}),
       };
     }

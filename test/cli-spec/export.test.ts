@@ -175,6 +175,50 @@ describe('mergeIntoSpecText', () => {
     );
   });
 
+  it('adds to a site of a spec with more than 100 aliases (no "Excessive alias count")', () => {
+    const sites = Array.from({ length: 101 }, (_, i) =>
+      i === 0
+        ? '  S0: { softwareArea: /sw/0, backend: &be { type: local, shell: [dash] } }'
+        : `  S${i}: { softwareArea: /sw/${i}, backend: *be }`,
+    );
+    const text = ['apiVersion: gridpkg/v1', 'sites:', ...sites, '  A:', '    softwareArea: /sw/a', ''].join(
+      '\n',
+    );
+    const merged = mergeIntoSpecText(text, 'A', ['math/root']);
+    expect(merged.ok && merged.text).toBe(`${text}    packages:\n      - math/root\n`);
+  });
+
+  it('refuses to edit packages that anchors, aliases or merge keys share with other places', () => {
+    const shared = [
+      'apiVersion: gridpkg/v1',
+      'sites:',
+      '  A: &a',
+      '    softwareArea: /sw/a',
+      '    packages: &pk [math/gsl]',
+      '  B:',
+      '    <<: *a',
+      '    softwareArea: /sw/b',
+      '  C:',
+      '    softwareArea: /sw/c',
+      '    packages: *pk',
+      '',
+    ].join('\n');
+    expect(mergeIntoSpecText(shared, 'A', ['math/root'])).toMatchObject({
+      ok: false,
+      reason: 'sites.A has an anchor (&a) that other entries may share',
+    });
+    expect(mergeIntoSpecText(shared, 'B', ['math/root'])).toMatchObject({
+      ok: false,
+      reason: 'sites.B takes keys from a merge key (<<), which may hold its packages',
+    });
+    expect(mergeIntoSpecText(shared, 'C', ['math/root'])).toMatchObject({
+      ok: false,
+      reason: 'sites.C.packages is shared through an anchor or alias',
+    });
+    // Finding the file that defines a site (no entries) still works.
+    expect(mergeIntoSpecText(shared, 'B', []).ok).toBe(true);
+  });
+
   it('only adds lines to the example spec, whatever it holds', async () => {
     const example = readFileSync('desired-state.example.yaml', 'utf8');
     const site = (await loadSpec('desired-state.example.yaml')).sites[0]?.site ?? 'none';

@@ -1,11 +1,10 @@
-/** `gridpkg validate`: exit codes, diagnostics in text and JSON, and the GitHub Actions jq one-liner. */
+/** `gridpkg validate`: exit codes, diagnostics in text, JSON and GitHub workflow commands, hostile text. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GITHUB_ANNOTATIONS_JQ, type ValidationResult } from '../../src/cli/commands/validate.js';
+import type { ValidationResult } from '../../src/cli/commands/validate.js';
 import { cli } from '../integration/harness.js';
 
 let dir: string;
@@ -51,6 +50,16 @@ sites:
   site-a:
     softwareArea: /sw/a
     softwareArea: /sw/b
+`;
+
+// A selection whose label expression chooses no site is a warning of the loader, not an error.
+const WARNING = `apiVersion: gridpkg/v1
+selections:
+  - { where: physics and not legacy, packages: [math/gsl] }
+sites:
+  site-a:
+    labels: [physics, legacy]
+    softwareArea: /sw/a
 `;
 
 describe('gridpkg validate', () => {
@@ -144,16 +153,6 @@ describe('gridpkg validate', () => {
     ]);
   });
 
-  // A selection whose label expression chooses no site is a warning of the loader, not an error.
-  const WARNING = `apiVersion: gridpkg/v1
-selections:
-  - { where: physics and not legacy, packages: [math/gsl] }
-sites:
-  site-a:
-    labels: [physics, legacy]
-    softwareArea: /sw/a
-`;
-
   it('prints warnings but stays valid (exit 0); --json gives them severity "warning"', async () => {
     const { file, run } = await validate('warn.yaml', WARNING);
     expect(run.code).toBe(0);
@@ -169,33 +168,137 @@ sites:
     expect(result.diagnostics[0]).toMatchObject({ severity: 'warning', file, line: 3 });
   });
 
-  it('documents the GitHub Actions jq one-liner in --help', async () => {
-    const run = await cli(['validate', '--help']);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`gridpkg validate --json | ${GITHUB_ANNOTATIONS_JQ}`);
-  });
-
-  it("the jq one-liner names only fields that validate --json's diagnostics have", async () => {
-    const fields = [...GITHUB_ANNOTATIONS_JQ.matchAll(/\.([a-z][A-Za-z]*)/g)].map((m) => m[1]);
-    expect(fields).toEqual(['diagnostics', 'severity', 'file', 'line', 'column', 'message', 'hint', 'hint']);
-    const { run } = await validate('jq-fields.yaml', UNKNOWN_KEY, '--json');
-    const result = JSON.parse(run.stdout) as Record<string, unknown> & { diagnostics: object[] };
-    expect(result).toHaveProperty('diagnostics');
-    for (const field of fields.slice(1)) expect(result.diagnostics[0]).toHaveProperty(field as string);
-  });
-
-  const jq = ['/usr/bin/jq', '/bin/jq', '/usr/local/bin/jq'].find((p) => existsSync(p));
-  if (!jq) console.warn('\n*** SKIPPING the jq run of the annotation one-liner: jq is not installed ***\n');
-  it.skipIf(!jq)('the jq one-liner turns the JSON into ::error workflow commands', async () => {
-    const { file, run } = await validate('jq-run.yaml', UNKNOWN_KEY, '--json');
-    const program = /^jq -r '(.*)'$/.exec(GITHUB_ANNOTATIONS_JQ)?.[1];
-    expect(program).toBeDefined();
-    const out = execFileSync(jq as string, ['-r', program as string], {
-      input: run.stdout,
-      encoding: 'utf8',
-    });
-    expect(out).toBe(
-      `::error file=${file},line=5,col=5::unknown key "pakages" in sites.site-a (hint: did you mean "packages"?)\n`,
+  it('--format github: one ::error workflow command per problem with GitHub escaping, then a plain summary', async () => {
+    const { file, run } = await validate('gh,run:x.yaml', UNKNOWN_KEY, '--format', 'github');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('');
+    const escapedFile = file.replace(/:/g, '%3A').replace(/,/g, '%2C');
+    expect(run.stdout).toBe(
+      `::error file=${escapedFile},line=5,col=5::unknown key "pakages" in sites.site-a (hint: did you mean "packages"?)\n` +
+        `gridpkg validate: ${file}: invalid, 1 error\n`,
     );
   });
+
+  it('--format github: a valid spec prints the summary only (warnings as ::warning), exit 0', async () => {
+    const { file, run } = await validate('gh-valid.yaml', VALID, '--format', 'github');
+    expect(run).toEqual({
+      code: 0,
+      stdout: `gridpkg validate: ${file}: valid, 2 sites, 3 requirements\n`,
+      stderr: '',
+    });
+    const warned = await validate('gh-warn.yaml', WARNING, '--format', 'github');
+    expect(warned.run.code).toBe(0);
+    expect(warned.run.stdout).toMatch(/^::warning file=[^\n]*,line=3,col=\d+::.+\n[^:]/);
+  });
+
+  it('--format github and --json cannot be combined; the CI snippet in --help uses --format github', async () => {
+    const both = await cli(['validate', '--json', '--format', 'github']);
+    expect(both.code).toBe(1);
+    const help = await cli(['validate', '--help']);
+    expect(help.stdout).toContain('gridpkg validate --format github');
+  });
+});
+
+/** Keys and values a hostile spec author (a pull request) could write, and what must never come out raw. */
+describe('gridpkg validate with hostile text in the spec (issue 9, item 3)', () => {
+  const HOSTILE = `apiVersion: gridpkg/v1
+sites:
+  site-a:
+    softwareArea: /sw/a
+    "\\n::add-mask::secret\\e[2J\\e[32m ok\\u202e\\r::error::x": 1
+    "%0A::warning::y,z:w": 2
+selections:
+  - { where: "site-a \\u2028 x", packages: [math/gsl] }
+`;
+  // Raw control characters, DEL, C1, line/paragraph separators, bidi controls and the BOM.
+  const UNSAFE_CLASS =
+    '[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\u200e\\u200f\\ufeff]';
+  const UNSAFE = new RegExp(UNSAFE_CLASS);
+
+  function expectSafe(output: string, allowedCommands: RegExp) {
+    expect(output).not.toMatch(UNSAFE);
+    for (const line of output.split('\n')) if (line.startsWith('::')) expect(line).toMatch(allowedCommands);
+  }
+
+  it('text: every key is escaped, no line starts with ::', async () => {
+    const { run } = await validate('hostile.yaml', HOSTILE);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      'unknown key "\\n::add-mask::secret\\e[2J\\e[32m ok\\u202e\\r::error::x" in sites.site-a',
+    );
+    expectSafe(run.stdout + run.stderr, /^$/);
+  });
+
+  it('--json: messages are escaped already, so that jq -r cannot turn them into workflow commands', async () => {
+    const { run } = await validate('hostile-json.yaml', HOSTILE, '--json');
+    expect(run.code).toBe(1);
+    const result = JSON.parse(run.stdout) as ValidationResult;
+    expect(result.diagnostics.length).toBeGreaterThanOrEqual(2);
+    for (const d of result.diagnostics) expectSafe(`${d.file}\n${d.message}\n${d.hint ?? ''}`, /^$/);
+  });
+
+  it("--format github: only gridpkg's own ::error lines, with % escaped so no %0A becomes a newline", async () => {
+    const { run } = await validate('hostile-gh.yaml', HOSTILE, '--format', 'github');
+    expect(run.code).toBe(1);
+    expectSafe(run.stdout, /^::error file=[^:,]+,line=\d+,col=\d+::unknown key /);
+    expect(run.stdout).toContain('unknown key "%250A::warning::y,z:w" in sites.site-a');
+    expect(run.stdout.split('\n').filter((l) => l.startsWith('::'))).toHaveLength(2);
+  });
+});
+
+describe('gridpkg validate --json prints JSON for every spec error', () => {
+  it('an alias bomb: a located diagnostic, no stack trace', async () => {
+    const bomb = [
+      'apiVersion: gridpkg/v1',
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from({ length: 8 }, (_, k) => {
+        const [name, prev] = [String.fromCharCode(98 + k), String.fromCharCode(97 + k)];
+        return `${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`;
+      }),
+      'sites: {site-a: {labels: *i}}',
+      '',
+    ].join('\n');
+    const { file, run } = await validate('bomb.yaml', bomb, '--json');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe('');
+    const result = JSON.parse(run.stdout) as ValidationResult;
+    expect(result.diagnostics).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        file,
+        line: 8,
+        message: 'the aliases in this file expand to more than 1,000,000 values',
+      }),
+    ]);
+  });
+
+  it('101 sites sharing one backend alias are a valid spec', async () => {
+    const sites = Array.from({ length: 101 }, (_, i) =>
+      i === 0
+        ? '  site-0: { softwareArea: /sw/0, backend: &be { type: local, shell: [dash] } }'
+        : `  site-${i}: { softwareArea: /sw/${i}, backend: *be }`,
+    );
+    const { run } = await validate(
+      'aliases.yaml',
+      ['apiVersion: gridpkg/v1', 'sites:', ...sites, ''].join('\n'),
+      '--json',
+    );
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ valid: true, sites: 101 });
+    expect(run.code).toBe(0);
+  });
+
+  it('an unreadable file (a directory, a FIFO) is a diagnostic in JSON', async () => {
+    const run = await cli(['validate', '-f', dir, '--json']);
+    expect(run.code).toBe(1);
+    expect((JSON.parse(run.stdout) as ValidationResult).diagnostics[0]?.message).toBe(
+      'cannot read the spec: is a directory',
+    );
+    const fifo = join(dir, 'spec.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const piped = await cli(['validate', '-f', fifo, '--json']);
+    expect((JSON.parse(piped.stdout) as ValidationResult).diagnostics[0]?.message).toBe(
+      'cannot read the spec: is a FIFO, not a regular file',
+    );
+  }, 20_000);
 });

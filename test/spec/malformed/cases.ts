@@ -23,6 +23,14 @@ const SITES = [
   '    labels: [physics, legacy]',
   '    vo: pvier',
 ];
+const INCLUDE_TREE =
+  "an included file must be in the root spec file's directory or below it (after following symlinks), so that " +
+  'a spec cannot make gridpkg read other files of this machine; move the file there, or the root spec up';
+const SITE_KEYS =
+  'allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, ' +
+  'pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages, exclude';
+const NAME_RULE =
+  'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters';
 const site = (...body: string[]) => lines(H, 'sites:', '  site-a:', ...body);
 const withSites = (...rest: string[]) => lines(H, ...SITES, ...rest);
 
@@ -867,6 +875,148 @@ export const CASES: MalformedCase[] = [
     name: 'no sites anywhere',
     errors: ['spec.yaml:1:1 the spec defines no sites | add a sites: mapping, or include a file with one'],
     text: lines(H, 'sets:', '  base: {}'),
+  },
+  // --- includes stay in the root spec's directory tree (issue 9, item 2) --------------------------------
+  {
+    name: 'an include of an absolute path outside the spec directory (/etc/passwd is never read)',
+    errors: [
+      `spec.yaml:2:11 include "/etc/passwd" is outside the directory of spec.yaml, the root spec | ${INCLUDE_TREE}`,
+    ],
+    text: lines(H, 'include: [/etc/passwd]', 'sites: {a: {}}'),
+    includes: { '/etc/passwd': 'root:x:0:0:root:/root:/bin/bash\n' },
+  },
+  {
+    name: 'an include of /proc/self/environ',
+    errors: [
+      `spec.yaml:2:11 include "/proc/self/environ" is outside the directory of spec.yaml, the root spec | ${INCLUDE_TREE}`,
+    ],
+    text: lines(H, 'include: [/proc/self/environ]', 'sites: {a: {}}'),
+  },
+  {
+    name: 'an include that climbs out of the spec directory with ..',
+    errors: [
+      `spec.yaml:2:11 include "../secrets.yaml" is outside the directory of spec.yaml, the root spec | ${INCLUDE_TREE}`,
+    ],
+    text: lines(H, 'include: [../secrets.yaml]', 'sites: {a: {}}'),
+  },
+  {
+    name: "a nested include that climbs out of the root spec's directory",
+    errors: [
+      `sites/a.yaml:2:11 include "../../x.yaml" is outside the directory of spec.yaml, the root spec | ${INCLUDE_TREE}`,
+    ],
+    text: lines(H, 'include: [sites/a.yaml]'),
+    includes: { 'sites/a.yaml': lines(H, 'include: [../../x.yaml]', 'sites: {a: {}}') },
+  },
+  {
+    name: 'a value of a non-spec file is shown as a short excerpt only',
+    errors: [
+      `spec.yaml:2:8 sites must be a mapping (got "${'x'.repeat(79)}…) | Grid sites by name. Each site gets one job at a time.`,
+    ],
+    text: lines(H, `sites: "${'x'.repeat(5000)}"`),
+  },
+  // --- aliases and merge keys (issue 9, items 9 and 10) ---------------------------------------------------
+  {
+    name: 'a merge key (<<) brings keys in, checked like written ones (valid)',
+    warnings: [],
+    text: lines(
+      H,
+      'defaults: &d',
+      '  vo: pvier',
+      'sites:',
+      '  site-a: &a { softwareArea: /sw/a, labels: [el9] }',
+      '  site-b:',
+      '    <<: [*a, *d]',
+      '    softwareArea: /sw/b',
+    ),
+  },
+  {
+    name: 'a merge key that brings an unknown key in: the error points at the key where it is written',
+    errors: [
+      'spec.yaml:3:3 unknown key "vo" in selections.0 | allowed keys: name, where, sites, sets, packages, exclude',
+    ],
+    text: lines(
+      H,
+      'defaults: &d',
+      '  vo: pvier',
+      'sites:',
+      '  site-a: { labels: [el9] }',
+      'selections:',
+      '  - <<: *d',
+      '    where: el9',
+    ),
+  },
+  {
+    name: 'a merged value of the wrong kind points at the merged value',
+    errors: [
+      'spec.yaml:3:42 sites.base.vo is not a VO name (got "bad vo") | Virtual organisation; the job finds the software area in VO_<VO>_SW_DIR.',
+      'spec.yaml:3:42 sites.site-a.vo is not a VO name (got "bad vo") | Virtual organisation; the job finds the software area in VO_<VO>_SW_DIR.',
+    ],
+    text: lines(H, 'sites:', '  base: &b { softwareArea: /sw/base, vo: "bad vo" }', '  site-a: { <<: *b }'),
+  },
+  {
+    name: 'a merge key given a scalar',
+    errors: [
+      'spec.yaml:3:17 a merge key (<<) must be given a mapping, an alias of one, or a list of them | write <<: *anchor, where &anchor is on a mapping',
+    ],
+    text: lines(H, 'sites:', '  site-a: { <<: 3 }'),
+  },
+  {
+    name: 'an alias without an anchor',
+    errors: [
+      'spec.yaml:3:22 alias *be has no anchor before it | define the anchor (&be) on a value above the alias',
+    ],
+    text: lines(H, 'sites:', '  site-a: { backend: *be }'),
+  },
+  {
+    name: 'an alias inside the value it names',
+    errors: [
+      'spec.yaml:3:25 alias *a refers to a value that contains it | an alias cannot repeat the value it is part of',
+    ],
+    text: lines(H, 'sites:', '  site-a: &a { labels: [*a] }'),
+  },
+  {
+    name: 'an alias bomb (aliases of aliases, 10^9 values) is refused at the first alias that alone expands past the limit',
+    errors: [
+      'spec.yaml:10:14 the aliases in this file expand to more than 1,000,000 values | aliases of aliases multiply (an alias bomb); share values with fewer levels of aliases, or with sets and defaults',
+    ],
+    text: lines(
+      H,
+      'sites:',
+      '  site-a:',
+      '    labels: &l0 [a, b, c, d, e, f, g, h, i, j]',
+      ...Array.from(
+        { length: 8 },
+        (_, k) => `    x${k + 1}: &l${k + 1} [${Array(10).fill(`*l${k}`).join(', ')}]`,
+      ),
+    ),
+  },
+  // --- hostile text from the spec is escaped in every message (issue 9, item 3) ------------------------------
+  {
+    name: 'a key holding a newline, a workflow command, an ESC sequence and a bidi override',
+    errors: [`spec.yaml:4:5 unknown key "\\n::add-mask::s\\e[2J\\u202e" in sites.site-a | ${SITE_KEYS}`],
+    text: site('    "\\n::add-mask::s\\e[2J\\u202e": 1'),
+  },
+  {
+    name: 'a site name holding a workflow command',
+    errors: [`spec.yaml:3:3 invalid name "\\n::error::x\\u202e" in sites | ${NAME_RULE}`],
+    text: lines(H, 'sites:', '  "\\n::error::x\\u202e": {}'),
+  },
+  {
+    name: 'a label expression holding a bidi override',
+    errors: [
+      'spec.yaml:10:23 unexpected "\\u202e" in label expression | combine labels with and, or, not and parentheses, e.g. "physics and not legacy"',
+    ],
+    text: withSites('selections:', '  - { where: "physics \\u202e", packages: [math/gsl] }'),
+  },
+  {
+    name: 'the reason of an expired ignore rule holding a newline and an ESC sequence',
+    warnings: [
+      'spec.yaml:10:33 ignore rule expired on 2020-01-01 and no longer applies: full\\n::error::x\\e[2J | remove the rule, or extend until if the drift must still be ignored',
+    ],
+    text: withSites(
+      'ignore:',
+      '  - { pkgpath: math/gsl, until: 2020-01-01, reason: "full\\n::error::x\\e[2J" }',
+    ),
   },
   // --- the proxy check's settings --------------------------------------------------------------------------
   {
