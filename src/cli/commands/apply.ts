@@ -93,8 +93,9 @@ async function confirmAndApply(
       return ExitCode.error;
     }
     if (!answer) {
-      io.out('Apply cancelled.\n');
-      return ExitCode.ok;
+      // As Terraform: declining is not success, so a script that piped in the wrong answer stops here.
+      io.err('Apply cancelled.\n');
+      return ExitCode.error;
     }
   }
   const results = await applyPlan(context, plan, { concurrency: options.concurrency });
