@@ -120,7 +120,7 @@ function judge(
 }
 
 /** The changes a plan against the post-state still finds, one short phrase each. */
-export function remainingDifferences(plan: SitePlan): string[] {
+function remainingDifferences(plan: SitePlan): string[] {
   return plan.changes
     .filter((change) => change.kind !== 'unchanged')
     .map((change) => {
