@@ -1,34 +1,53 @@
-/** Saved plans (`plan -out FILE`): JSON checked against schemas/plan.schema.json before anything trusts it. */
+/**
+ * Saved plans (`plan -out FILE`): JSON checked against schemas/plan.schema.json before anything trusts it. A saved
+ * plan records the state directory it was made with (its ledger decides what was already applied) and the digest of
+ * the spec it was made from (checked again before it is applied).
+ */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from '../state/atomic.js';
-import type { Plan } from './plan.js';
+import { PLAN_FORMAT_VERSION, type Plan } from './plan.js';
 
-const schema = JSON.parse(
-  readFileSync(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'),
-) as object;
-const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Plan>(schema);
+/** A plan as saved: the plan and the absolute state directory it was made with. */
+export interface SavedPlan extends Plan {
+  stateDir: string;
+}
+
+const readSchema = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as object;
+// A saved plan's backends are checked by the spec's own backend schema: every backend type, no second copy of it.
+const validate = new Ajv2020({ allErrors: false, strict: true })
+  .addSchema(readSchema('desired-state.schema.json'))
+  .compile<SavedPlan>(readSchema('plan.schema.json'));
 
 export class PlanFileError extends Error {
   override name = 'PlanFileError';
 }
 
-/** Digest of the spec and every file it includes, so a saved plan records exactly what it was made from. */
+/**
+ * Digest of the spec and every file it includes, so a saved plan records exactly what it was made from. Names are
+ * made absolute: the same spec given as `-f spec.yaml` or by its full path has one digest.
+ */
 export function specDigest(files: ReadonlyArray<{ file: string; text: string }>): string {
   const hash = createHash('sha256');
-  for (const { file, text } of files) hash.update(`${file}\0${text.length}\0${text}`);
+  for (const { file, text } of files) {
+    const name = resolve(file);
+    hash.update(`${name}\0${text.length}\0${text}`);
+  }
   return `sha256:${hash.digest('hex')}`;
 }
 
-export async function writePlanFile(path: string, plan: Plan): Promise<void> {
+export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
+  const saved: SavedPlan = { ...plan, stateDir: resolve(stateDir) };
   // Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s the plan.
-  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(plan, null, 2))}\n`);
+  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`);
 }
 
-export async function readPlanFile(path: string): Promise<Plan> {
+export async function readPlanFile(path: string): Promise<SavedPlan> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -40,6 +59,13 @@ export async function readPlanFile(path: string): Promise<Plan> {
     value = JSON.parse(text);
   } catch (error) {
     throw new PlanFileError(`${path} is not a gridpkg plan file (not JSON: ${(error as Error).message})`);
+  }
+  const version = (value as { formatVersion?: unknown } | null)?.formatVersion;
+  if (typeof version === 'number' && version !== PLAN_FORMAT_VERSION) {
+    throw new PlanFileError(
+      `${path} is a plan of format ${version}, this gridpkg reads format ${PLAN_FORMAT_VERSION}; ` +
+        'create it again with `gridpkg plan -out FILE`',
+    );
   }
   if (!validate(value)) {
     const first = validate.errors?.[0];

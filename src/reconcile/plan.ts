@@ -198,10 +198,13 @@ function unique(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-export const PLAN_FORMAT_VERSION = 1;
+/** 2: a plan has an id (apply jobs record it in the ledger) and a saved plan its state directory. */
+export const PLAN_FORMAT_VERSION = 2;
 
 export interface Plan {
   formatVersion: typeof PLAN_FORMAT_VERSION;
+  /** Names this plan in the ledger: the apply job that carries out a site's part records it. */
+  id: string;
   createdAt: string;
   specFile: string;
   specDigest: string;
@@ -211,11 +214,12 @@ export interface Plan {
 export function buildPlan(
   sites: readonly DesiredState[],
   observations: readonly Observation[],
-  meta: { specFile: string; specDigest: string; createdAt?: string },
+  meta: { specFile: string; specDigest: string; createdAt?: string; id?: string },
 ): Plan {
   const bySite = new Map(observations.map((o) => [o.site, o]));
   return {
     formatVersion: PLAN_FORMAT_VERSION,
+    id: meta.id ?? crypto.randomUUID(),
     createdAt: meta.createdAt ?? new Date().toISOString(),
     specFile: meta.specFile,
     specDigest: meta.specDigest,

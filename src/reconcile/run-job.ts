@@ -4,12 +4,19 @@
  * CE), fetch, parse, complete the lease. Everything that waits lives here.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
 import { requireValidProxy } from '../grid/credentials.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
-import type { Ledger, LedgerEntry } from '../state/ledger.js';
+import {
+  carriedOut,
+  type FinishedEntry,
+  type Ledger,
+  type LedgerEntry,
+  ownerAlive,
+} from '../state/ledger.js';
 import type { ObservationStore } from '../state/observations.js';
 import { type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
@@ -27,6 +34,8 @@ export interface JobContext {
    * (createJobContext makes it). Created on first use when left out.
    */
   poller?: StatusPoller;
+  /** How long to wait for another live gridpkg process to submit the job it recorded (default 10 minutes). */
+  submissionWaitMs?: number;
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
@@ -69,88 +78,186 @@ export class SiteBusyError extends Error {
   override name = 'SiteBusyError';
 }
 
+export interface SiteJobOptions {
+  actions?: SiteAction[];
+  expectFingerprint?: string;
+}
+
 export function runSiteJob(
   context: JobContext,
   desired: DesiredState,
   mode: JobMode,
-  options: { actions?: SiteAction[]; expectFingerprint?: string } = {},
+  options: SiteJobOptions = {},
 ): Promise<JobResult> {
   return context.queue.run(desired.site, async () => {
     const backend = context.backendFor(desired);
-    await reattach(context, backend, desired);
-    const jobId = newJobId(desired.site, mode);
-    // Encoding validates every token: a hostile value stops here, before anything is recorded or submitted.
-    const request = encodeRequest({
-      jobId,
-      mode,
-      vo: desired.vo,
-      swdir: desired.softwareArea,
-      prefix: desired.prefix,
-      repository: desired.repository,
-      lockStaleSeconds: desired.lockStaleSeconds,
-      expectFingerprint: options.expectFingerprint,
-      actions: options.actions ?? [],
-    });
-    if (backend.needsX509Proxy) {
-      // A proxy that is missing or would expire mid-job stops here: nothing recorded, nothing submitted.
-      await (context.requireProxy ?? requireValidProxy)(proxyCheckOptions(desired));
-    }
-    const intent = await context.ledger.recordIntent({
-      jobId,
-      site: desired.site,
-      mode,
-      backend: backend.kind,
-    });
-    if (!intent)
-      throw new SiteBusyError(`${desired.site} has a job in flight started by another gridpkg process`);
-    let entry: LedgerEntry = intent;
-    try {
-      const handle = await backend.submit({
-        jobId,
-        site: desired.site,
-        scriptPath: context.scriptPath,
-        request,
-        timeoutSeconds: desired.jobTimeoutSeconds,
-      });
-      entry = await context.ledger.recordSubmitted(entry, handle.backendId);
-      context.progress(desired.site, `${mode} job ${jobId} submitted`);
-      return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
-    } catch (error) {
-      if (entry.phase === 'intent') {
-        await context.ledger.complete(entry, {
-          finishedAt: new Date().toISOString(),
-          jobState: 'not-submitted',
-          detail: String(error),
-        });
-      }
-      throw error;
+    for (;;) {
+      await reattach(context, backend, desired);
+      const result = await submitAndFollow(context, backend, desired, mode, options);
+      if (result) return result;
     }
   });
 }
 
-/** A job left in the ledger by an earlier controller runs to its end, and its report counts, before ours starts. */
-async function reattach(context: JobContext, backend: GridBackend, desired: DesiredState): Promise<void> {
-  const entry = await context.ledger.active(desired.site);
-  if (!entry) return;
-  const handle: JobHandle | undefined =
-    entry.backendId !== undefined
-      ? { jobId: entry.jobId, site: entry.site, backendId: entry.backendId }
-      : await backend.find(entry.site, entry.jobId);
-  if (!handle) {
-    if (await context.ledger.dropAbandonedIntent(entry)) return;
-    throw new SiteBusyError(
-      `${desired.site}: job ${entry.jobId} was being submitted by ${entry.owner.host} pid ${entry.owner.pid} ` +
-        `at ${entry.createdAt}; wait for it, or remove the ledger entry if that process is gone`,
-    );
+/** What became of one site's part of a plan. */
+export type PlannedApply =
+  /** An apply job carried it out now: ours, or the plan's own job left running by an earlier run (re-attached). */
+  | { kind: 'ran'; result: JobResult; reattached: boolean }
+  /** A job of an earlier run already carried it out and finished: nothing was submitted. */
+  | { kind: 'applied-before'; entry: FinishedEntry };
+
+/**
+ * Carries out a site's part of a plan, once: the apply job records the plan's id in the ledger, so a re-run of the
+ * same plan re-attaches to that job if it still runs, or finds its outcome if it ended, and submits nothing.
+ */
+export function applyPlannedSite(
+  context: JobContext,
+  desired: DesiredState,
+  planId: string,
+  options: SiteJobOptions,
+): Promise<PlannedApply> {
+  return context.queue.run(desired.site, async () => {
+    const backend = context.backendFor(desired);
+    const ownJob = (entry: LedgerEntry) => entry.mode === 'apply' && entry.planId === planId;
+    for (;;) {
+      const reattached = await reattach(context, backend, desired, ownJob);
+      if (reattached) return { kind: 'ran', result: reattached, reattached: true };
+      const before = await context.ledger.lastJobOfPlan(planId, desired.site);
+      if (before && carriedOut(before)) return { kind: 'applied-before', entry: before };
+      const result = await submitAndFollow(context, backend, desired, 'apply', options, planId);
+      if (result) return { kind: 'ran', result, reattached: false };
+    }
+  });
+}
+
+/** Records the intent, submits and follows; undefined when another process recorded an intent first. */
+async function submitAndFollow(
+  context: JobContext,
+  backend: GridBackend,
+  desired: DesiredState,
+  mode: JobMode,
+  options: SiteJobOptions,
+  planId?: string,
+): Promise<JobResult | undefined> {
+  const jobId = newJobId(desired.site, mode);
+  // Encoding validates every token: a hostile value stops here, before anything is recorded or submitted.
+  const request = encodeRequest({
+    jobId,
+    mode,
+    vo: desired.vo,
+    swdir: desired.softwareArea,
+    prefix: desired.prefix,
+    repository: desired.repository,
+    lockStaleSeconds: desired.lockStaleSeconds,
+    expectFingerprint: options.expectFingerprint,
+    actions: options.actions ?? [],
+  });
+  if (backend.needsX509Proxy) {
+    // A proxy that is missing or would expire mid-job stops here: nothing recorded, nothing submitted.
+    await (context.requireProxy ?? requireValidProxy)(proxyCheckOptions(desired));
   }
-  context.progress(desired.site, `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`);
-  await follow(
-    context,
-    backend,
-    { ...entry, backendId: handle.backendId },
-    handle,
-    desired.jobTimeoutSeconds,
-  );
+  const intent = await context.ledger.recordIntent({
+    jobId,
+    site: desired.site,
+    mode,
+    backend: backend.kind,
+    ...(planId !== undefined ? { planId } : {}),
+  });
+  // Another gridpkg got the site between our look at the ledger and now: the caller re-attaches to its job.
+  if (!intent) return undefined;
+  let entry: LedgerEntry = intent;
+  try {
+    const handle = await backend.submit({
+      jobId,
+      site: desired.site,
+      scriptPath: context.scriptPath,
+      request,
+      timeoutSeconds: desired.jobTimeoutSeconds,
+    });
+    entry = await context.ledger.recordSubmitted(entry, handle.backendId);
+    context.progress(desired.site, `${mode} job ${jobId} submitted`);
+    return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
+  } catch (error) {
+    if (entry.phase === 'intent') {
+      await context.ledger.complete(entry, {
+        finishedAt: new Date().toISOString(),
+        jobState: 'not-submitted',
+        detail: String(error),
+      });
+    }
+    throw error;
+  }
+}
+
+/** How long to wait for another live gridpkg process to submit the job it recorded (default 10 minutes). */
+const DEFAULT_SUBMISSION_WAIT_MS = 10 * 60 * 1000;
+
+/**
+ * A job left in the ledger by another controller (dead or alive) runs to its end, and its report counts, before
+ * ours starts. Returns its result when `adopt` says it was the job we were about to submit. An intent whose owner is
+ * still submitting is waited for: once it is submitted it is followed like any other; if it is dropped, or its owner
+ * dies, the site is free.
+ */
+async function reattach(
+  context: JobContext,
+  backend: GridBackend,
+  desired: DesiredState,
+  adopt?: (entry: LedgerEntry) => boolean,
+): Promise<JobResult | undefined> {
+  const waitUntil = Date.now() + (context.submissionWaitMs ?? DEFAULT_SUBMISSION_WAIT_MS);
+  let waitingFor: string | undefined;
+  let pause = context.pollIntervalMs?.first ?? 500;
+  for (;;) {
+    const entry = await context.ledger.active(desired.site);
+    if (!entry) return undefined;
+    const handle: JobHandle | undefined =
+      entry.backendId !== undefined
+        ? { jobId: entry.jobId, site: entry.site, backendId: entry.backendId }
+        : await backend.find(entry.site, entry.jobId);
+    if (handle) {
+      context.progress(
+        desired.site,
+        `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`,
+      );
+      const result = await follow(
+        context,
+        backend,
+        { ...entry, backendId: handle.backendId },
+        handle,
+        desired.jobTimeoutSeconds,
+      );
+      return adopt?.(entry) ? result : undefined;
+    }
+    if (await context.ledger.dropAbandonedIntent(entry)) return undefined;
+    if (Date.now() >= waitUntil) throw new SiteBusyError(busyMessage(context, entry));
+    if (waitingFor !== entry.jobId) {
+      waitingFor = entry.jobId;
+      context.progress(
+        desired.site,
+        `another gridpkg (${ownerText(entry)}) is submitting ${entry.mode} job ${entry.jobId}; waiting for it`,
+      );
+    }
+    await sleep(pause);
+    pause = Math.min(pause * 2, context.pollIntervalMs?.max ?? 5000);
+  }
+}
+
+function ownerText(entry: LedgerEntry): string {
+  return `pid ${entry.owner.pid} on ${entry.owner.host === hostname() ? 'this host' : entry.owner.host}`;
+}
+
+/** Says plainly who holds the site; advises removing the entry only when its owner cannot be seen from here. */
+function busyMessage(context: JobContext, entry: LedgerEntry): string {
+  const held =
+    `${entry.site}: another gridpkg (${ownerText(entry)}) has been submitting ${entry.mode} job ${entry.jobId} ` +
+    `since ${entry.createdAt} and has not finished; this site was left alone`;
+  return ownerAlive(entry) === undefined
+    ? `${held}. Run again later; only if that process is gone, remove ${context.ledger.activePath(entry.site)}`
+    : `${held}. Run again once it is done`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function follow(

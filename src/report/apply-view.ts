@@ -23,27 +23,48 @@ export function renderApply(results: readonly SiteApplyResult[], style: Style = 
     }
   }
   const count = (status: string) => results.filter((r) => r.status === status).length;
-  const failed = results.length - count('ok') - count('stale') - count('locked');
+  const failed = results.length - count('ok') - count('stale') - count('locked') - count('not-converged');
   lines.push(
     results.length === 0
       ? 'Apply complete: nothing to do.'
-      : `Apply complete: ${count('ok')} site(s) converged, ${count('stale')} stale, ${count('locked')} locked, ${failed} failed.`,
+      : `Apply complete: ${count('ok')} site(s) converged, ${count('not-converged')} not converged, ${count('stale')} stale, ${count('locked')} locked, ${failed} failed.`,
   );
   return `${lines.join('\n')}\n`;
 }
 
 function headline(result: SiteApplyResult, style: Style): string {
+  if (result.appliedBefore) {
+    // A re-run of a plan: the job of an earlier run carried it out; nothing was submitted now.
+    const by = `already applied by job ${siteName(result.jobId ?? '?')} at ${siteText(result.appliedBefore.finishedAt)}`;
+    if (result.status === 'ok') return `${by} — ${style.green('converged')}`;
+    if (result.status === 'stale')
+      return `${by} — ${style.yellow('stale')}: nothing was done. Run \`gridpkg plan\` again.`;
+    return `${by} — ${notConverged(result, style)}`;
+  }
   const job = result.jobId ? ` (job ${siteName(result.jobId)})` : '';
   switch (result.status) {
     case 'ok':
       return `${style.green('applied')}${job}`;
+    case 'not-converged':
+      return notConverged(result, style, job);
     case 'stale':
       return `${style.yellow('stale')}${job} — the package database changed since the plan was made; nothing was done. Run \`gridpkg plan\` again.`;
     case 'locked':
       return `${style.yellow('locked')}${job} — another job holds the site lock; nothing was done. Try again later.`;
     case 'partial':
-      return `${style.red('partially applied')}${job}: ${siteText(result.message)}`;
+      return `${style.red('partially applied')}${job}: ${siteText(result.message)}${stillDifferent(result, style)}`;
     default:
-      return `${style.red(siteName(result.status))}${job}: ${siteText(result.message)}`;
+      return `${style.red(siteName(result.status))}${job}: ${siteText(result.message)}${stillDifferent(result, style)}`;
   }
+}
+
+/** "not converged: install math/gsl (gsl-2.8)" — what planning again against the post-state still finds. */
+function notConverged(result: SiteApplyResult, style: Style, job = ''): string {
+  if (!result.remaining?.length)
+    return `${style.red(siteName(result.status))}${job}: ${siteText(result.message)}`;
+  return `${style.red('not converged')}${job}: ${result.remaining.map(siteText).join('; ')}`;
+}
+
+function stillDifferent(result: SiteApplyResult, style: Style): string {
+  return result.remaining?.length ? `; ${notConverged(result, style)}` : '';
 }

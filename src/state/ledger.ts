@@ -2,10 +2,12 @@
  * The job ledger is the lease that keeps one job per site across controller processes. A site's active entry is
  * created exclusively (intent) before the job is submitted and completed with the backend id after; a controller
  * that finds an active entry re-attaches to that job instead of submitting another. Finished jobs move to history.
+ * An apply job that carries out a site's part of a plan records the plan's id; `plans/PLANID/SITE.json` then names
+ * the last job that did, so re-running an applied plan finds its outcome instead of submitting again.
  */
 import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { JobMode } from '../grid/protocol/types.js';
 import { createFileExclusive, writeFileAtomic } from './atomic.js';
 
@@ -19,6 +21,8 @@ export interface LedgerEntry {
   createdAt: string;
   submittedAt?: string;
   owner: { host: string; pid: number };
+  /** The plan whose part for this site the (apply) job carries out. */
+  planId?: string;
 }
 
 export interface LedgerOutcome {
@@ -27,6 +31,22 @@ export interface LedgerOutcome {
   reportStatus?: string;
   detail?: string;
 }
+
+/** A finished job as history records it. */
+export type FinishedEntry = LedgerEntry & LedgerOutcome;
+
+/**
+ * Whether a finished job carried out its plan's part: it was submitted and got past the site lock. A job that never
+ * left the controller, or found the site locked, did nothing; its plan may still be applied.
+ */
+export function carriedOut(entry: FinishedEntry): boolean {
+  return (
+    entry.jobState !== 'not-submitted' && entry.jobState !== 'abandoned' && entry.reportStatus !== 'locked'
+  );
+}
+
+/** Plan ids are used as directory names: only this shape (plans make UUIDs). */
+const PLAN_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 export class LedgerError extends Error {
   override name = 'LedgerError';
@@ -41,18 +61,19 @@ export class Ledger {
     this.historyDir = join(stateDir, 'ledger', 'history');
   }
 
-  private activePath(site: string): string {
+  /** The file of a site's job in flight (named in messages about it). */
+  activePath(site: string): string {
     return join(this.activeDir, `${site}.json`);
   }
 
+  private planPath(planId: string, site: string): string {
+    if (!PLAN_ID.test(planId)) throw new LedgerError(`not a plan id: ${JSON.stringify(planId)}`);
+    return join(this.activeDir, 'plans', planId, `${site}.json`);
+  }
+
   async active(site: string): Promise<LedgerEntry | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.activePath(site), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const text = await readIfExists(this.activePath(site));
+    if (text === undefined) return undefined;
     const entry = parseEntry(text);
     if (!entry || entry.site !== site) {
       throw new LedgerError(
@@ -87,24 +108,60 @@ export class Ledger {
     return submitted;
   }
 
-  /** Moves the entry to history and frees the site. Only the entry of this job is removed. */
+  /**
+   * Moves the entry to history and frees the site. Only the entry of this job is removed. A plan's job is named in
+   * the plan's record first: a crash before the history is written leaves the active entry, which is re-attached.
+   */
   async complete(entry: LedgerEntry, outcome: LedgerOutcome): Promise<void> {
+    if (entry.planId !== undefined) {
+      const record = this.planPath(entry.planId, entry.site);
+      await mkdir(dirname(record), { recursive: true });
+      await writeFileAtomic(record, serialize({ jobId: entry.jobId }));
+    }
     await mkdir(this.historyDir, { recursive: true });
     await writeFileAtomic(join(this.historyDir, `${entry.jobId}.json`), serialize({ ...entry, ...outcome }));
     const current = await this.active(entry.site).catch(() => undefined);
     if (current?.jobId === entry.jobId) await unlink(this.activePath(entry.site)).catch(() => undefined);
   }
 
+  /** The last finished job that worked on this plan's part for the site, if any. */
+  async lastJobOfPlan(planId: string, site: string): Promise<FinishedEntry | undefined> {
+    const record = await readIfExists(this.planPath(planId, site));
+    const jobId = record === undefined ? undefined : parseJobRef(record);
+    if (jobId === undefined) return undefined;
+    const text = await readIfExists(join(this.historyDir, `${jobId}.json`));
+    const entry = text === undefined ? undefined : parseEntry(text);
+    if (!entry || entry.site !== site || entry.planId !== planId) return undefined;
+    return entry as FinishedEntry;
+  }
+
   /** Drops an intent whose submitter died before submitting (same host, process gone). */
   async dropAbandonedIntent(entry: LedgerEntry): Promise<boolean> {
-    if (entry.phase !== 'intent' || entry.owner.host !== hostname() || isProcessAlive(entry.owner.pid))
-      return false;
+    if (entry.phase !== 'intent' || ownerAlive(entry) !== false) return false;
     await this.complete(entry, {
       finishedAt: new Date().toISOString(),
       jobState: 'abandoned',
       detail: 'the submitting controller died before submission',
     });
     return true;
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function parseJobRef(text: string): string | undefined {
+  try {
+    const { jobId } = JSON.parse(text) as { jobId?: unknown };
+    return typeof jobId === 'string' && /^[A-Za-z0-9._-]+$/.test(jobId) ? jobId : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -120,11 +177,17 @@ function parseEntry(text: string): LedgerEntry | undefined {
       typeof value.site === 'string' &&
       (value.mode === 'probe' || value.mode === 'apply') &&
       (value.phase === 'intent' || value.phase === 'submitted') &&
-      typeof value.owner?.pid === 'number';
+      typeof value.owner?.pid === 'number' &&
+      (value.planId === undefined || typeof value.planId === 'string');
     return valid ? (value as LedgerEntry) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** Whether the process that wrote the entry still runs; undefined when it ran on another host (unknowable here). */
+export function ownerAlive(entry: LedgerEntry): boolean | undefined {
+  return entry.owner.host === hostname() ? isProcessAlive(entry.owner.pid) : undefined;
 }
 
 function isProcessAlive(pid: number): boolean {

@@ -26,6 +26,15 @@ export class ObservationStore {
     }
   }
 
+  /** The raw report a job left, if it left one. */
+  async loadReport(jobId: string): Promise<string | undefined> {
+    try {
+      return await readFile(join(this.stateDir, 'reports', `${jobId}.txt`), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
   async saveReport(jobId: string, text: string): Promise<void> {
     const dir = join(this.stateDir, 'reports');
     await mkdir(dir, { recursive: true });

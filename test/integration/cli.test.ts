@@ -25,10 +25,10 @@ describe('apply asks before it changes anything', () => {
     expect(await world.installed('site-a')).toEqual([]);
   });
 
-  it('does nothing when the answer is not yes', async () => {
+  it('does nothing and exits 1 when the answer is not yes (as Terraform)', async () => {
     const run = await apply(false);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Apply cancelled.');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('Apply cancelled.');
     expect(await applyJobs()).toEqual([]);
   });
 

@@ -80,13 +80,54 @@ describe('a controller that finds a job in the ledger', () => {
     expect(await world.finishedJobs()).toContain('never-submitted');
   });
 
-  it('leaves the site alone, as unknown, while another live controller is submitting to it', async () => {
+  it('waits for another live controller that is still submitting to the site, then follows its job', async () => {
+    // Another gridpkg (alive: this very process) has recorded its intent and is still talking to the backend.
     const ledger = new Ledger(world.stateDir);
-    await ledger.recordIntent({ jobId: 'being-submitted', site: 'site-a', mode: 'apply', backend: 'local' });
-    const run = await plan();
-    expect(run.code).toBe(3);
-    expect(run.stdout).toContain('was being submitted by');
-    expect((await ledger.active('site-a'))?.jobId).toBe('being-submitted');
-    expect(await world.finishedJobs()).toEqual([]);
+    const jobId = 'being-submitted';
+    const entry = await ledger.recordIntent({ jobId, site: 'site-a', mode: 'probe', backend: 'local' });
+    const site = world.sites.get('site-a');
+    if (!entry || !site) throw new Error('setup failed');
+    const running = plan();
+    await untilFileContains(join(world.stateDir, 'gridpkg.log'), 'waiting for it');
+
+    // Now it has submitted, and records the backend id.
+    const backend = new LocalBackend({
+      jobsRoot: join(world.stateDir, 'jobs'),
+      shell: ['dash'],
+      environment: {},
+    });
+    const handle = await backend.submit({
+      jobId,
+      site: 'site-a',
+      scriptPath: SITE_JOB_SCRIPT,
+      request: encodeRequest({
+        jobId,
+        mode: 'probe',
+        swdir: site.swdir,
+        repository: world.repository,
+        actions: [],
+      }),
+      timeoutSeconds: 600,
+    });
+    await ledger.recordSubmitted(entry, handle.backendId);
+
+    const run = await running;
+    expect(run.stderr).toContain(
+      `another gridpkg (pid ${process.pid} on this host) is submitting probe job ${jobId}; waiting for it`,
+    );
+    expect(run.stderr).toContain(`re-attaching to probe job ${jobId}`);
+    expect(run.stdout).not.toMatch(/remove the ledger entry/);
+    expect(run.code).toBe(0);
+    expect(await world.finishedJobs()).toContain(jobId);
+    expect(await ledger.active('site-a')).toBeUndefined();
   });
 });
+
+/** Resolves once `file` exists and holds `text` (the test's own timeout is the safety net). */
+async function untilFileContains(file: string, text: string): Promise<void> {
+  for (;;) {
+    const content = await readFile(file, 'utf8').catch(() => '');
+    if (content.includes(text)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GridBackend, JobHandle, JobState, JobSubmission } from '../../src/grid/backend.js';
 import { CredentialError } from '../../src/grid/credentials.js';
-import { type JobContext, runSiteJob } from '../../src/reconcile/run-job.js';
+import { type JobContext, runSiteJob, SiteBusyError } from '../../src/reconcile/run-job.js';
 import { SiteQueue } from '../../src/reconcile/site-queue.js';
+import { writeFileAtomic } from '../../src/state/atomic.js';
 import { Ledger } from '../../src/state/ledger.js';
 import { ObservationStore } from '../../src/state/observations.js';
 import { desired, probeReport } from './fixtures.js';
@@ -164,5 +165,74 @@ describe('the X.509 proxy check for grid middleware', () => {
         requireVoms: true,
       },
     ]);
+  });
+});
+
+describe('a site another live gridpkg is submitting to', () => {
+  const until = async (condition: () => boolean) => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('is waited for, and used once that gridpkg gives its intent up', async () => {
+    const messages: string[] = [];
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+      messages,
+    );
+    const other = await ledger.recordIntent({
+      jobId: 'other-job',
+      site: 'site-a',
+      mode: 'apply',
+      backend: 'x',
+    });
+    if (!other) throw new Error('setup failed');
+    const ours = runSiteJob(context, desired([]), 'probe');
+    await until(() => messages.some((m) => m.includes('waiting for it')));
+    expect(backend.submitted).toEqual([]);
+    // Its submission failed: it completes its intent, which frees the site.
+    await ledger.complete(other, { finishedAt: new Date().toISOString(), jobState: 'not-submitted' });
+    const result = await ours;
+    expect(result.jobState.state).toBe('done');
+    expect(backend.submitted).toHaveLength(1);
+    expect(messages.filter((m) => m.includes('waiting for it'))).toEqual([
+      `another gridpkg (pid ${process.pid} on this host) is submitting apply job other-job; waiting for it`,
+    ]);
+  });
+
+  it('is left alone after the wait with a plain message that never advises deleting its entry', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: '' }], l),
+    );
+    context.submissionWaitMs = 30;
+    await ledger.recordIntent({ jobId: 'other-job', site: 'site-a', mode: 'apply', backend: 'x' });
+    const failure = runSiteJob(context, desired([]), 'probe');
+    await expect(failure).rejects.toBeInstanceOf(SiteBusyError);
+    await expect(failure).rejects.toThrow(
+      new RegExp(
+        `^site-a: another gridpkg \\(pid ${process.pid} on this host\\) has been submitting apply job other-job since \\S+ and has not finished; this site was left alone\\. Run again once it is done$`,
+      ),
+    );
+    expect(backend.submitted).toEqual([]);
+    expect((await ledger.active('site-a'))?.jobId).toBe('other-job');
+  });
+
+  it('of a gridpkg on another host: removing the entry is named only for when that process is gone', async () => {
+    const { context, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: '' }], l),
+    );
+    context.submissionWaitMs = 30;
+    const entry = await ledger.recordIntent({
+      jobId: 'other-job',
+      site: 'site-a',
+      mode: 'apply',
+      backend: 'x',
+    });
+    await writeFileAtomic(
+      ledger.activePath('site-a'),
+      JSON.stringify({ ...entry, owner: { host: 'ui.example.org', pid: 4242 } }),
+    );
+    await expect(runSiteJob(context, desired([]), 'probe')).rejects.toThrow(
+      /another gridpkg \(pid 4242 on ui\.example\.org\) .* Run again later; only if that process is gone, remove \S+site-a\.json$/,
+    );
   });
 });

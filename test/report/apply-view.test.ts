@@ -51,7 +51,7 @@ describe('apply view', () => {
       'site-a: applied (job site-a-apply-1)\n' +
         '  install gsl-2.8: ok\n' +
         '  note from the site job: 2 package database entr(y/ies) with an unsafe name skipped\n' +
-        'Apply complete: 1 site(s) converged, 0 stale, 0 locked, 0 failed.\n',
+        'Apply complete: 1 site(s) converged, 0 not converged, 0 stale, 0 locked, 0 failed.\n',
     );
   });
 

@@ -134,7 +134,7 @@ describe.each(STYLES)('text from hostile jobs and backends (%s)', (_name, style)
 
     // Files a user may cat or tail: valid JSON that decodes to the exact text, with nothing raw in the bytes.
     const planFile = join(dir, 'saved.plan');
-    await writePlanFile(planFile, plan);
+    await writePlanFile(planFile, plan, stateDir);
     const log = await readFile(join(stateDir, 'gridpkg.log'), 'utf8');
     const observation = await readFile(join(stateDir, 'observations', 'site-a.json'), 'utf8');
     for (const [where, text] of [

@@ -136,10 +136,10 @@ describe('notes in a saved plan', () => {
         notes: ['1 @pkgdep line(s) with an unsafe pattern skipped'],
       };
       const plan = buildPlan([desired([requirement('math/gsl')])], [observation], {
-        specFile: 's.yaml',
+        specFile: join(dir, 's.yaml'),
         specDigest: `sha256:${'0'.repeat(64)}`,
       });
-      await writePlanFile(join(dir, 'p.plan'), plan);
+      await writePlanFile(join(dir, 'p.plan'), plan, dir);
       expect((await readPlanFile(join(dir, 'p.plan'))).sites[0]?.notes).toEqual(observation.notes);
     } finally {
       await rm(dir, { recursive: true, force: true });

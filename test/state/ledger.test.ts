@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileExclusive, writeFileAtomic } from '../../src/state/atomic.js';
-import { Ledger, LedgerError } from '../../src/state/ledger.js';
+import { carriedOut, Ledger, LedgerError } from '../../src/state/ledger.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -59,6 +59,31 @@ describe('job ledger', () => {
     const orphan = { ...dead, owner: { ...dead.owner, pid: 2 ** 22 + 12345 } };
     expect(await ledger.dropAbandonedIntent(orphan)).toBe(true);
     expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
+  it('remembers which job carried out a plan on a site, and what counts as carried out', async () => {
+    const ledger = new Ledger(dir);
+    const planId = '0b7c6f1e-2a4d-4c55-9a57-1c7f3f0d9e21';
+    expect(await ledger.lastJobOfPlan(planId, 'site-a')).toBeUndefined();
+    const never = await ledger.recordIntent({ ...intent('job-never'), planId });
+    if (!never) throw new Error('setup failed');
+    await ledger.complete(never, { finishedAt: 't1', jobState: 'not-submitted' });
+    const first = await ledger.lastJobOfPlan(planId, 'site-a');
+    expect(first).toMatchObject({ jobId: 'job-never', planId });
+    expect(first && carriedOut(first)).toBe(false);
+    const locked = await ledger.recordIntent({ ...intent('job-locked'), planId });
+    if (!locked) throw new Error('setup failed');
+    await ledger.complete(locked, { finishedAt: 't2', jobState: 'done', reportStatus: 'locked' });
+    const second = await ledger.lastJobOfPlan(planId, 'site-a');
+    expect(second && carriedOut(second)).toBe(false);
+    const done = await ledger.recordIntent({ ...intent('job-done'), planId });
+    if (!done) throw new Error('setup failed');
+    await ledger.complete(done, { finishedAt: 't3', jobState: 'done', reportStatus: 'ok' });
+    const third = await ledger.lastJobOfPlan(planId, 'site-a');
+    expect(third).toMatchObject({ jobId: 'job-done', finishedAt: 't3' });
+    expect(third && carriedOut(third)).toBe(true);
+    expect(await ledger.lastJobOfPlan(planId, 'site-b')).toBeUndefined();
+    await expect(ledger.lastJobOfPlan('../../etc', 'site-a')).rejects.toThrow(LedgerError);
   });
 
   it('refuses to guess on an unreadable ledger entry', async () => {

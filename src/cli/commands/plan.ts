@@ -40,7 +40,8 @@ export function registerPlanCommand(
 
 export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCodeValue> {
   const spec = await loadSpec(options.file);
-  const context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options.quiet);
+  const stateDir = stateDirFor(options.file, options.stateDir);
+  const context = jobContextFor(stateDir, io, options.quiet);
   const plan = await planSites(context, spec.sites, {
     concurrency: options.concurrency,
     specFile: resolve(spec.file),
@@ -48,7 +49,7 @@ export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCode
   }).finally(() => context.close?.());
   io.out(renderPlan(plan, io.style));
   if (options.out) {
-    await writePlanFile(options.out, plan);
+    await writePlanFile(options.out, plan, stateDir);
     io.out(
       `\nSaved the plan to ${options.out}. Apply exactly these actions with: gridpkg apply ${options.out}\n`,
     );
