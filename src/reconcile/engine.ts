@@ -5,6 +5,7 @@
 import pLimit from 'p-limit';
 import type { ReportStatus } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
+import { FileError } from '../state/fs-errors.js';
 import type { Observation } from './observation.js';
 import { buildPlan, type Plan, type SitePlan } from './plan.js';
 import { type JobContext, type JobResult, runSiteJob } from './run-job.js';
@@ -87,7 +88,8 @@ function failedObservation(site: string, error: unknown): Observation {
     site,
     observedAt: new Date().toISOString(),
     jobId: undefined,
-    reason: `probe job could not run: ${errorMessage(error)}`,
+    // A state file that could not be written (a full disk) is not the job's fault: say what failed.
+    reason: error instanceof FileError ? error.message : `probe job could not run: ${errorMessage(error)}`,
   };
 }
 

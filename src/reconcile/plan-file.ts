@@ -1,15 +1,18 @@
 /** Saved plans (`plan -out FILE`): JSON checked against schemas/plan.schema.json before anything trusts it. */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { readTextFile } from '../state/read-capped.js';
 import type { Plan } from './plan.js';
 
 const schema = JSON.parse(
   readFileSync(new URL('../../schemas/plan.schema.json', import.meta.url), 'utf8'),
 ) as object;
 const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Plan>(schema);
+
+/** Far above any real plan; `apply /dev/zero` or a runaway file stops here instead of filling memory. */
+const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
 
 export class PlanFileError extends Error {
   override name = 'PlanFileError';
@@ -23,15 +26,15 @@ export function specDigest(files: ReadonlyArray<{ file: string; text: string }>)
 }
 
 export async function writePlanFile(path: string, plan: Plan): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(plan, null, 2)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(plan, null, 2)}\n`, { what: 'the plan' });
 }
 
 export async function readPlanFile(path: string): Promise<Plan> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path, 'the plan file', MAX_PLAN_FILE_BYTES);
   } catch (error) {
-    throw new PlanFileError(`cannot read the plan file ${path}: ${(error as Error).message}`);
+    throw new PlanFileError((error as Error).message); // says which file, and why: missing, a FIFO, too large
   }
   let value: unknown;
   try {

@@ -4,13 +4,15 @@
  * CE), fetch, parse, complete the lease. Everything that waits lives here.
  */
 import { randomBytes } from 'node:crypto';
-import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
+import type { GridBackend, JobHandle, JobOutput, JobState } from '../grid/backend.js';
 import { requireValidProxy } from '../grid/credentials.js';
+import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
 import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { ObservationStore } from '../state/observations.js';
+import { formatBytes } from '../state/read-capped.js';
 import { type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
@@ -162,8 +164,11 @@ async function follow(
 ): Promise<JobResult> {
   const jobState = await waitForEnd(context, backend, handle, timeoutSeconds);
   const output = await backend.fetch(handle);
-  const reportText = output.report ?? extractReportFromStdout(output.stdout);
-  const report = parseReport(reportText);
+  const tooLarge = oversizedReport(output);
+  const reportText = tooLarge ? undefined : (output.report ?? extractReportFromStdout(output.stdout));
+  const report: ParsedReport = tooLarge
+    ? { ok: false, problem: { line: undefined, message: tooLarge } }
+    : parseReport(reportText);
   const observedAt = new Date().toISOString();
   const observation: Observation = report.ok
     ? observationFromReport(entry.site, report.report, observedAt)
@@ -172,7 +177,7 @@ async function follow(
         site: entry.site,
         observedAt,
         jobId: entry.jobId,
-        reason: unreadableReason(jobState, report.problem.message, output.stderr),
+        reason: tooLarge ?? unreadableReason(jobState, report.problem.message, output.stderr),
       };
   if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
   // A locked site says nothing new about its packages: keep the last observation rather than forget it.
@@ -186,6 +191,20 @@ async function follow(
   });
   context.progress(entry.site, `${entry.mode} job ${entry.jobId} ${describeEnd(jobState, report)}`);
   return { jobId: entry.jobId, jobState, report, observation };
+}
+
+/**
+ * Why the report cannot be read, when it was cut at the backends' read cap (or, without a report file, the stdout
+ * it is echoed to was): a cut report is never parsed, since its missing end could hold anything.
+ */
+function oversizedReport(output: JobOutput): string | undefined {
+  const cut = output.truncated ?? [];
+  const cap = formatBytes(MAX_OUTPUT_BYTES);
+  if (output.report !== undefined)
+    return cut.includes('report') ? `the job's report is larger than ${cap}; not read` : undefined;
+  return cut.includes('stdout')
+    ? `the job's stdout (which carries its report) is larger than ${cap}; not read`
+    : undefined;
 }
 
 /** Beyond the job timeout the controller stops waiting even if the backend never answers: the job is then lost. */

@@ -3,11 +3,16 @@
  * created exclusively (intent) before the job is submitted and completed with the backend id after; a controller
  * that finds an active entry re-attaches to that job instead of submitting another. Finished jobs move to history.
  */
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JobMode } from '../grid/protocol/types.js';
 import { createFileExclusive, writeFileAtomic } from './atomic.js';
+import { errnoCode, FileError } from './fs-errors.js';
+import { readTextFile } from './read-capped.js';
+
+/** A ledger entry is a few hundred bytes; anything near this is not one. */
+const MAX_ENTRY_BYTES = 64 * 1024;
 
 export interface LedgerEntry {
   jobId: string;
@@ -48,9 +53,9 @@ export class Ledger {
   async active(site: string): Promise<LedgerEntry | undefined> {
     let text: string;
     try {
-      text = await readFile(this.activePath(site), 'utf8');
+      text = await readTextFile(this.activePath(site), `the ledger entry of ${site}`, MAX_ENTRY_BYTES);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errnoCode(error) === 'ENOENT') return undefined;
       throw error;
     }
     const entry = parseEntry(text);
@@ -66,14 +71,19 @@ export class Ledger {
   async recordIntent(
     entry: Omit<LedgerEntry, 'phase' | 'owner' | 'createdAt'>,
   ): Promise<LedgerEntry | undefined> {
-    await mkdir(this.activeDir, { recursive: true });
+    await mkdir(this.activeDir, { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not record the job of ${entry.site} in the ledger`, this.activeDir, error);
+    });
     const full: LedgerEntry = {
       ...entry,
       phase: 'intent',
       createdAt: new Date().toISOString(),
       owner: { host: hostname(), pid: process.pid },
     };
-    return (await createFileExclusive(this.activePath(entry.site), serialize(full))) ? full : undefined;
+    const label = { what: `the intent to submit job ${entry.jobId}` };
+    return (await createFileExclusive(this.activePath(entry.site), serialize(full), label))
+      ? full
+      : undefined;
   }
 
   async recordSubmitted(entry: LedgerEntry, backendId: string): Promise<LedgerEntry> {
@@ -83,14 +93,20 @@ export class Ledger {
       backendId,
       submittedAt: new Date().toISOString(),
     };
-    await writeFileAtomic(this.activePath(entry.site), serialize(submitted));
+    await writeFileAtomic(this.activePath(entry.site), serialize(submitted), {
+      what: `the submission of job ${entry.jobId} (backend id ${backendId})`,
+    });
     return submitted;
   }
 
   /** Moves the entry to history and frees the site. Only the entry of this job is removed. */
   async complete(entry: LedgerEntry, outcome: LedgerOutcome): Promise<void> {
-    await mkdir(this.historyDir, { recursive: true });
-    await writeFileAtomic(join(this.historyDir, `${entry.jobId}.json`), serialize({ ...entry, ...outcome }));
+    const path = join(this.historyDir, `${entry.jobId}.json`);
+    const what = `the end of job ${entry.jobId}`;
+    await mkdir(this.historyDir, { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not save ${what} to`, path, error);
+    });
+    await writeFileAtomic(path, serialize({ ...entry, ...outcome }), { what });
     const current = await this.active(entry.site).catch(() => undefined);
     if (current?.jobId === entry.jobId) await unlink(this.activePath(entry.site)).catch(() => undefined);
   }
