@@ -1,6 +1,6 @@
 /** Options and steps shared by the commands that talk to sites. */
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createJobContext } from '../reconcile/controller.js';
 import type { JobContext } from '../reconcile/run-job.js';
 import type { CliIO } from './io.js';
@@ -21,17 +21,18 @@ export function addSiteOptions(command: Command): Command {
     )
     .option(
       '-p, --concurrency <n>',
-      'sites worked on in parallel (each site always gets one job at a time)',
+      'sites worked on in parallel (each site always gets one job at a time; also -parallelism=N)',
       parseCount,
       8,
     )
     .option('-q, --quiet', 'no progress lines on stderr');
 }
 
+/** Commander prints an InvalidArgumentError as `option '-p, --concurrency <n>' argument '0' is invalid. ...`. */
 function parseCount(value: string): number {
-  const n = Number(value);
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new Error(`expected a whole number from 1 to 1000, got "${value}"`);
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000');
   return n;
 }
 

@@ -8,6 +8,7 @@ import { registerImportCommand } from './commands/import.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { normalizeTerraformFlags } from './terraform-flags.js';
@@ -19,6 +20,7 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const EXIT_CODE_HELP = `
 Environment:
   GRIDPKG_STATE_DIR  state directory when --state-dir is not given
+  GRIDPKG_DEBUG=1    print the stack trace of every error (by default only of a bug in gridpkg)
   NO_COLOR           no colours (colours are also off when output is not a terminal)
 
 Exit codes:
@@ -70,6 +72,6 @@ function reportError(error: unknown, io: CliIO): ExitCodeValue {
     io.err(`gridpkg: ${error.message}\n`);
     return ExitCode.error;
   }
-  io.err(`gridpkg: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  io.err(`gridpkg: ${describeError(error)}\n`);
   return ExitCode.error;
 }

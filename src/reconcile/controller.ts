@@ -4,9 +4,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
+import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
 import type { JobContext } from './run-job.js';
@@ -21,12 +22,7 @@ export interface ControllerOptions {
 
 export function createJobContext(options: ControllerOptions): JobContext {
   const backends = new Map<string, GridBackend>();
-  // Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind.
-  mkdirSync(options.stateDir, { recursive: true });
-  const log = pino(
-    { base: { pid: process.pid } },
-    pino.destination({ dest: join(options.stateDir, 'gridpkg.log'), sync: true }),
-  );
+  const log = openLog(options.stateDir);
   const show = options.progress;
   return {
     backendFor(desired) {
@@ -54,4 +50,23 @@ export function createJobContext(options: ControllerOptions): JobContext {
     },
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
   };
+}
+
+/**
+ * Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind. Opening
+ * it is the first write to the state directory, so a directory that cannot be written stops the run here, before
+ * any job is submitted.
+ */
+function openLog(stateDir: string): Logger {
+  const file = join(stateDir, 'gridpkg.log');
+  try {
+    mkdirSync(stateDir, { recursive: true });
+  } catch (error) {
+    throw new StateDirError(stateDir, 'creating it', error);
+  }
+  try {
+    return pino({ base: { pid: process.pid } }, pino.destination({ dest: file, sync: true }));
+  } catch (error) {
+    throw new StateDirError(stateDir, `opening ${file}`, error);
+  }
 }
