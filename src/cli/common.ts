@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createJobContext } from '../reconcile/controller.js';
 import type { JobContext } from '../reconcile/run-job.js';
+import { inFlightJobs } from './interrupt.js';
 import type { CliIO } from './io.js';
 
 export interface SiteCommandOptions {
@@ -43,6 +44,7 @@ export function stateDirFor(specFile: string, explicit: string | undefined): str
 export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | undefined): JobContext {
   return createJobContext({
     stateDir,
+    inFlight: inFlightJobs,
     progress: quiet ? undefined : (site, message) => io.err(`${io.errStyle.dim(`${site}: ${message}`)}\n`),
   });
 }

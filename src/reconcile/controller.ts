@@ -10,6 +10,7 @@ import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
 import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
+import type { InFlightJobs } from './in-flight.js';
 import type { JobContext } from './run-job.js';
 import { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
@@ -18,6 +19,8 @@ export interface ControllerOptions {
   stateDir: string;
   progress?(site: string, message: string): void;
   pollIntervalMs?: { first: number; max: number };
+  /** Jobs being followed, shared with whoever reports an interrupted run. */
+  inFlight?: InFlightJobs;
 }
 
 export function createJobContext(options: ControllerOptions): JobContext {
@@ -49,6 +52,7 @@ export function createJobContext(options: ControllerOptions): JobContext {
       show?.(site, message);
     },
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.inFlight ? { inFlight: options.inFlight } : {}),
   };
 }
 

@@ -13,6 +13,7 @@ import type { DesiredState } from '../spec/types.js';
 import type { Ledger, LedgerEntry } from '../state/ledger.js';
 import type { ObservationStore } from '../state/observations.js';
 import { formatBytes } from '../state/read-capped.js';
+import type { InFlightJobs } from './in-flight.js';
 import { type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
@@ -36,6 +37,8 @@ export interface JobContext {
   requireProxy?(options: ProxyCheckOptions): Promise<unknown>;
   /** Releases what backends hold open (ssh master connections); call once the run is over. */
   close?(): Promise<void>;
+  /** Jobs being followed right now, for the message of an interrupted run. */
+  inFlight?: InFlightJobs;
 }
 
 /** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
@@ -106,6 +109,7 @@ export function runSiteJob(
     if (!intent)
       throw new SiteBusyError(`${desired.site} has a job in flight started by another gridpkg process`);
     let entry: LedgerEntry = intent;
+    context.inFlight?.track(entry);
     try {
       const handle = await backend.submit({
         jobId,
@@ -115,6 +119,7 @@ export function runSiteJob(
         timeoutSeconds: desired.jobTimeoutSeconds,
       });
       entry = await context.ledger.recordSubmitted(entry, handle.backendId);
+      context.inFlight?.track(entry);
       context.progress(desired.site, `${mode} job ${jobId} submitted`);
       return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
     } catch (error) {
@@ -126,6 +131,8 @@ export function runSiteJob(
         });
       }
       throw error;
+    } finally {
+      context.inFlight?.untrack(jobId);
     }
   });
 }
@@ -146,13 +153,13 @@ async function reattach(context: JobContext, backend: GridBackend, desired: Desi
     );
   }
   context.progress(desired.site, `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`);
-  await follow(
-    context,
-    backend,
-    { ...entry, backendId: handle.backendId },
-    handle,
-    desired.jobTimeoutSeconds,
-  );
+  const attached = { ...entry, backendId: handle.backendId };
+  context.inFlight?.track(attached);
+  try {
+    await follow(context, backend, attached, handle, desired.jobTimeoutSeconds);
+  } finally {
+    context.inFlight?.untrack(entry.jobId);
+  }
 }
 
 async function follow(
