@@ -28,7 +28,7 @@ Exit codes:
   1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
   2  changes pending (plan --detailed-exitcode)
   3  unknown: some site could not be observed; gridpkg did nothing there
-  130, 143  interrupted by Ctrl-C or SIGTERM; jobs in flight keep running, the next run re-attaches`;
+  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches`;
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
   let exitCode: ExitCodeValue = ExitCode.ok;

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeError } from '../../src/cli/errors.js';
@@ -137,6 +137,29 @@ describe('import of an observation file of the wrong shape', () => {
     expect(run.stderr).toContain(
       `gridpkg import: cannot use the observation of site-a in ${file}: not a gridpkg observation: /installed must be array`,
     );
+  });
+});
+
+describe('a report larger than the 4 MiB read cap', () => {
+  it('makes the site unknown because the report is too large, not because of what the cut line says', async () => {
+    // The site's shell runs the job, then pads its report beyond the cap.
+    const shell = join(world.root, 'padding-shell');
+    await writeFile(
+      shell,
+      '#!/bin/sh\ndash "$@"\ns=$?\nhead -c 4200000 /dev/zero | tr "\\000" "#" >> "$3"\nexit $s\n',
+    );
+    await chmod(shell, 0o755);
+    const padded = await World.create([shell]);
+    try {
+      await padded.addSite('site-a');
+      await padded.writeSpec({ 'site-a': '      - math/gsl' });
+      const run = await padded.run('plan');
+      expect(run.code).toBe(3);
+      expect(run.stdout).toContain("the job's report is larger than 4 MiB; not read");
+      expect(run.stdout).not.toMatch(/bad|unreadable report/);
+    } finally {
+      await padded.dispose();
+    }
   });
 });
 
