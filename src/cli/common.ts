@@ -1,9 +1,10 @@
 /** Options and steps shared by the commands that talk to sites. */
 import { dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createJobContext } from '../reconcile/controller.js';
 import type { JobContext } from '../reconcile/run-job.js';
 import { siteName, siteText } from '../report/safe-output.js';
+import { inFlightJobs } from './interrupt.js';
 import type { CliIO } from './io.js';
 
 export interface SiteCommandOptions {
@@ -22,17 +23,18 @@ export function addSiteOptions(command: Command): Command {
     )
     .option(
       '-p, --concurrency <n>',
-      'sites worked on in parallel (each site always gets one job at a time)',
+      'sites worked on in parallel (each site always gets one job at a time; also -parallelism=N)',
       parseCount,
       8,
     )
     .option('-q, --quiet', 'no progress lines on stderr');
 }
 
+/** Commander prints an InvalidArgumentError as `option '-p, --concurrency <n>' argument '0' is invalid. ...`. */
 function parseCount(value: string): number {
-  const n = Number(value);
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 1000)
-    throw new Error(`expected a whole number from 1 to 1000, got "${value}"`);
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000');
   return n;
 }
 
@@ -43,6 +45,7 @@ export function stateDirFor(specFile: string, explicit: string | undefined): str
 export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | undefined): JobContext {
   return createJobContext({
     stateDir,
+    inFlight: inFlightJobs,
     // Progress messages quote job output, backend states and errors: shown escaped, one line each.
     progress: quiet
       ? undefined

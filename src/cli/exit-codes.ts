@@ -8,6 +8,10 @@ export const ExitCode = {
   changes: 2,
   /** Some site could not be observed. */
   unknown: 3,
+  /** Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it. Jobs in flight keep running. */
+  interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. Jobs in flight keep running. */
+  terminated: 143,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

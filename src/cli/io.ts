@@ -23,6 +23,8 @@ export function processIO(options: { color?: boolean } = {}): CliIO {
     async confirm(question) {
       if (!process.stdin.isTTY) return undefined;
       const rl = createInterface({ input: process.stdin, output: process.stderr });
+      // Ctrl-C at the prompt (the terminal is in raw mode, so readline sees it) is the same Ctrl-C as anywhere.
+      rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
       try {
         return (await rl.question(question)).trim() === 'yes';
       } finally {

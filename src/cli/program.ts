@@ -9,6 +9,7 @@ import { registerImportCommand } from './commands/import.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { normalizeTerraformFlags } from './terraform-flags.js';
@@ -20,13 +21,15 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 const EXIT_CODE_HELP = `
 Environment:
   GRIDPKG_STATE_DIR  state directory when --state-dir is not given
+  GRIDPKG_DEBUG=1    print the stack trace of every error (by default only of a bug in gridpkg)
   NO_COLOR           no colours (colours are also off when output is not a terminal)
 
 Exit codes:
   0  success; every site matches the spec
   1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
   2  changes pending (plan --detailed-exitcode)
-  3  unknown: some site could not be observed; gridpkg did nothing there`;
+  3  unknown: some site could not be observed; gridpkg did nothing there
+  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches`;
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
   let exitCode: ExitCodeValue = ExitCode.ok;
@@ -72,8 +75,6 @@ function reportError(error: unknown, io: CliIO): ExitCodeValue {
     return ExitCode.error;
   }
   // Errors can quote what a site, a job or a file said (JSON.parse quotes the text it choked on): escaped per line.
-  io.err(
-    `gridpkg: ${printableLines(error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
-  );
+  io.err(`gridpkg: ${printableLines(describeError(error))}\n`);
   return ExitCode.error;
 }

@@ -33,7 +33,7 @@ import {
 import { buildXrsl } from './arc/xrsl.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
-import { createJobDirectory, isSafeJobPath, jobInfoText, readJobFile } from './job-files.js';
+import { createJobDirectory, isSafeJobPath, jobInfoText, readJobFile, readJobOutputs } from './job-files.js';
 import { badSetting, checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import { type CommandResult, runCommand } from './run-command.js';
@@ -304,16 +304,11 @@ export class ArcBackend implements GridBackend {
     }
     const results = join(out, url.slice(url.lastIndexOf('/') + 1));
     const exitStatus = (await readJobFile(join(results, 'exit-status')))?.trim();
-    const stderr = (await readJobFile(join(results, 'stderr.txt'))) ?? '';
-    return {
-      report: await readJobFile(join(results, 'report.txt')),
-      stdout: (await readJobFile(join(results, 'stdout.txt'))) ?? '',
-      // The job script's own exit status travels in a file: say it where people look for why a job went wrong.
-      stderr:
-        exitStatus && exitStatus !== '0'
-          ? `${stderr}gridpkg runner: job script exited ${exitStatus}\n`
-          : stderr,
-    };
+    const output = await readJobOutputs(results);
+    // The job script's own exit status travels in a file: say it where people look for why a job went wrong.
+    return exitStatus && exitStatus !== '0'
+      ? { ...output, stderr: `${output.stderr}gridpkg runner: job script exited ${exitStatus}\n` }
+      : output;
   }
 
   /** arckill -k: the job stays on the CE, which then reports it Killed (failed, reason `cancelled`). */

@@ -26,11 +26,18 @@ export type JobState =
   | { state: 'failed'; reason: string; raw: string }
   | { state: 'lost'; reason: string; raw: string };
 
+export type JobOutputName = 'report' | 'stdout' | 'stderr';
+
 export interface JobOutput {
   /** The report file, if the job produced one. */
   report: string | undefined;
   stdout: string;
   stderr: string;
+  /**
+   * Files that were larger than the read cap and are cut short here. A cut report (or a cut stdout when there is
+   * no report file) is never parsed: the site is unknown.
+   */
+  truncated?: readonly JobOutputName[];
 }
 
 export interface GridBackend {

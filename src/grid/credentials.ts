@@ -12,8 +12,9 @@
  * shaped like FQANs. That scan reads what the proxy claims; it does not verify the VOMS server's signature.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { errnoCode } from '../state/fs-errors.js';
+import { readTextFile } from '../state/read-capped.js';
 import { certificateExtensions, scanVomsExtension } from './credentials/der.js';
 
 export const VOMS_AC_OID = '1.3.6.1.4.1.8005.100.100.5';
@@ -448,6 +449,9 @@ export interface RequireValidProxyOptions
   vomsProxyInfo?: () => Promise<string | undefined>;
 }
 
+/** A proxy is a few certificates and a key: a few KiB. */
+const MAX_PROXY_BYTES = 1024 * 1024;
+
 /** Reads and checks the proxy; returns what it found, or throws CredentialError naming the file and the times. */
 export async function requireValidProxy(
   options: RequireValidProxyOptions,
@@ -456,15 +460,10 @@ export async function requireValidProxy(
     options.file ?? findProxyFile(options.env ?? process.env, options.uid ?? process.getuid?.() ?? 0);
   let pem: string | undefined;
   try {
-    pem = await readFile(file, 'utf8');
+    pem = await readTextFile(file, 'the X.509 proxy', MAX_PROXY_BYTES);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') {
-      throw new CredentialError({
-        kind: 'unreadable',
-        file,
-        message: `cannot read X.509 proxy ${file}: ${(error as Error).message}`,
-      });
+    if (errnoCode(error) !== 'ENOENT') {
+      throw new CredentialError({ kind: 'unreadable', file, message: (error as Error).message });
     }
   }
   const result = await assessProxy({

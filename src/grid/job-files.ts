@@ -2,29 +2,48 @@
  * A job's local directory: creating it with its input files, and reading the files a job leaves in it (report,
  * stdout, stderr, exit status), never more than a cap.
  */
-import { copyFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import type { JobSubmission } from './backend.js';
+import { type CappedText, readCapped } from '../state/read-capped.js';
+import type { JobOutput, JobOutputName, JobSubmission } from './backend.js';
 
 /** Job output beyond this is cut: a runaway job must not take the controller's memory with it. */
 export const MAX_OUTPUT_BYTES = 4 * 1024 * 1024;
 
-/** The file's text, at most MAX_OUTPUT_BYTES of it; undefined when it does not exist or cannot be read. */
-export async function readJobFile(path: string): Promise<string | undefined> {
+/**
+ * The first MAX_OUTPUT_BYTES of a job's file and whether it went on; undefined when it does not exist, cannot be
+ * read or is not a regular file (a FIFO named report.txt must not hang the controller).
+ */
+export async function readJobOutput(path: string): Promise<CappedText | undefined> {
   try {
-    const info = await stat(path);
-    if (info.size <= MAX_OUTPUT_BYTES) return await readFile(path, 'utf8');
-    const handle = await open(path, 'r');
-    try {
-      const buffer = Buffer.alloc(MAX_OUTPUT_BYTES);
-      await handle.read(buffer, 0, MAX_OUTPUT_BYTES, 0);
-      return buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
+    return await readCapped(path, MAX_OUTPUT_BYTES);
   } catch {
     return undefined;
   }
+}
+
+/** The file's text, at most MAX_OUTPUT_BYTES of it; undefined when it does not exist or cannot be read. */
+export async function readJobFile(path: string): Promise<string | undefined> {
+  return (await readJobOutput(path))?.text;
+}
+
+/** A job's report, stdout and stderr as JobOutput: files cut at the cap are named in `truncated`. */
+export function jobOutput(files: Readonly<Record<JobOutputName, CappedText | undefined>>): JobOutput {
+  const truncated = (['report', 'stdout', 'stderr'] as const).filter((name) => files[name]?.truncated);
+  return {
+    report: files.report?.text,
+    stdout: files.stdout?.text ?? '',
+    stderr: files.stderr?.text ?? '',
+    ...(truncated.length > 0 ? { truncated } : {}),
+  };
+}
+
+/** Reads report.txt, stdout.txt and stderr.txt of a local job directory. */
+export async function readJobOutputs(dir: string): Promise<JobOutput> {
+  const [report, stdout, stderr] = await Promise.all(
+    ['report.txt', 'stdout.txt', 'stderr.txt'].map((name) => readJobOutput(join(dir, name))),
+  );
+  return jobOutput({ report, stdout, stderr });
 }
 
 /** Local paths that go on a command line (sbatch, templates): no white space, no `%` (Slurm expands %j), no `..`. */

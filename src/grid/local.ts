@@ -9,7 +9,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { createJobDirectory, jobInfoText, readJobFile } from './job-files.js';
+import { createJobDirectory, jobInfoText, readJobFile, readJobOutputs } from './job-files.js';
 
 /** The runner is constant text; the job directory and the shell come in as positional arguments, never spliced. */
 const RUNNER = [
@@ -107,12 +107,7 @@ export class LocalBackend implements GridBackend {
   }
 
   async fetch(job: JobHandle): Promise<JobOutput> {
-    const dir = job.backendId;
-    return {
-      report: await readJobFile(join(dir, 'report.txt')),
-      stdout: (await readJobFile(join(dir, 'stdout.txt'))) ?? '',
-      stderr: (await readJobFile(join(dir, 'stderr.txt'))) ?? '',
-    };
+    return readJobOutputs(job.backendId);
   }
 
   async cancel(job: JobHandle): Promise<void> {

@@ -20,7 +20,7 @@ import { join, normalize } from 'node:path';
 import type { SlurmBackendConfig } from '../spec/types.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
 import { RUNNER } from './batch-runner.js';
-import { isSafeJobPath, jobInfoText } from './job-files.js';
+import { isSafeJobPath, jobInfoText, jobOutput } from './job-files.js';
 import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import {
@@ -323,10 +323,10 @@ export class SlurmBackend implements GridBackend {
 
   async fetch(job: JobHandle): Promise<JobOutput> {
     const { dir } = this.parseHandle(job);
-    const [report, stdout, stderr] = await this.dirs.read(
+    const [report, stdout, stderr] = await this.dirs.readCapped(
       ['report.txt', 'stdout.txt', 'stderr.txt'].map((name) => join(dir, name)),
     );
-    return { report, stdout: stdout ?? '', stderr: stderr ?? '' };
+    return jobOutput({ report, stdout, stderr });
   }
 
   /** scancel; Slurm then reports the job CANCELLED (failed, reason `cancelled`). Unknown ids are no error. */

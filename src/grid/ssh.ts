@@ -12,8 +12,9 @@
  */
 
 import type { SshBackendConfig } from '../spec/types.js';
+import { type CappedText, cappedText } from '../state/read-capped.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
-import { MAX_OUTPUT_BYTES } from './job-files.js';
+import { jobOutput, MAX_OUTPUT_BYTES } from './job-files.js';
 import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
 import {
@@ -150,16 +151,17 @@ export class SshBackend implements GridBackend {
 
   async fetch(job: JobHandle): Promise<JobOutput> {
     const dir = this.handleDir(job);
-    const result = await this.run(FETCH, [dir, String(MAX_OUTPUT_BYTES)]);
+    // One byte more than the cap tells a file that was cut from one that is exactly the cap.
+    const result = await this.run(FETCH, [dir, String(MAX_OUTPUT_BYTES + 1)]);
     if (result.exitCode === 4) return { report: undefined, stdout: '', stderr: '' };
     if (result.exitCode !== 0)
       throw new SshRemoteError(`ssh ${this.destination()}: fetch ${job.jobId} exited ${result.exitCode}`);
-    const files = parseFetch(result.stdout);
-    return {
+    const files = parseFetch(result.stdout, MAX_OUTPUT_BYTES);
+    return jobOutput({
       report: files.get('report.txt'),
-      stdout: files.get('stdout.txt') ?? '',
-      stderr: files.get('stderr.txt') ?? '',
-    };
+      stdout: files.get('stdout.txt'),
+      stderr: files.get('stderr.txt'),
+    });
   }
 
   async cancel(job: JobHandle): Promise<void> {
@@ -224,9 +226,12 @@ function statusLine(word: string, arg: string, dir: string): JobState | undefine
   }
 }
 
-/** Reads the FETCH script's answer: `NAME SIZE\n` + SIZE bytes, or `NAME -\n`, for each file. */
-export function parseFetch(data: Buffer): Map<string, string | undefined> {
-  const files = new Map<string, string | undefined>();
+/**
+ * Reads the FETCH script's answer: `NAME SIZE\n` + SIZE bytes, or `NAME -\n`, for each file. FETCH was asked for
+ * `maxBytes + 1` bytes, so a file that sent more than `maxBytes` is known to be cut (`truncated`).
+ */
+export function parseFetch(data: Buffer, maxBytes: number): Map<string, CappedText | undefined> {
+  const files = new Map<string, CappedText | undefined>();
   let at = 0;
   while (at < data.length) {
     const eol = data.indexOf(0x0a, at);
@@ -241,7 +246,7 @@ export function parseFetch(data: Buffer): Map<string, string | undefined> {
     }
     const size = Number(match[2]);
     if (at + size > data.length) throw new SshRemoteError('ssh fetch: truncated answer');
-    files.set(match[1], data.subarray(at, at + size).toString('utf8'));
+    files.set(match[1], cappedText(data.subarray(at, at + size), maxBytes));
     at += size;
   }
   return files;

@@ -42,6 +42,7 @@ import {
   jobInfoText,
   readExitStatus,
   readJobFile,
+  readJobOutputs,
 } from './job-files.js';
 import { checkedEnvironment, checkedShell, envFileText, shellFileText } from './job-settings.js';
 import { isJobId } from './protocol/tokens.js';
@@ -523,11 +524,7 @@ export class TemplateBackend implements GridBackend {
     const dir = values.jobDir as string;
     if (this.options.fetch !== undefined)
       await this.runOrThrow('fetch', substitute(this.options.fetch.argv, values), dir);
-    return {
-      report: await readJobFile(join(dir, 'report.txt')),
-      stdout: (await readJobFile(join(dir, 'stdout.txt'))) ?? '',
-      stderr: (await readJobFile(join(dir, 'stderr.txt'))) ?? '',
-    };
+    return readJobOutputs(dir);
   }
 
   async cancel(job: JobHandle): Promise<void> {

@@ -4,12 +4,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
 import { asciiSafeJson } from '../report/safe-output.js';
+import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
+import type { InFlightJobs } from './in-flight.js';
 import type { JobContext } from './run-job.js';
 import { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
@@ -18,19 +20,14 @@ export interface ControllerOptions {
   stateDir: string;
   progress?(site: string, message: string): void;
   pollIntervalMs?: { first: number; max: number };
+  /** Jobs being followed, shared with whoever reports an interrupted run. */
+  inFlight?: InFlightJobs;
 }
 
 export function createJobContext(options: ControllerOptions): JobContext {
   const backends = new Map<string, GridBackend>();
   // Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind.
-  mkdirSync(options.stateDir, { recursive: true });
-  const file = pino.destination({ dest: join(options.stateDir, 'gridpkg.log'), sync: true });
-  // Messages quote job output: JSON escapes C0 controls, asciiSafeJson the C1, bidi and separator characters, so
-  // that `tail -f gridpkg.log` shows them as escapes while a JSON reader still gets the exact text.
-  const log = pino(
-    { base: { pid: process.pid } },
-    { write: (line: string) => file.write(asciiSafeJson(line)) },
-  );
+  const log = openLog(options.stateDir);
   const show = options.progress;
   return {
     backendFor(desired) {
@@ -57,5 +54,31 @@ export function createJobContext(options: ControllerOptions): JobContext {
       show?.(site, message);
     },
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+    ...(options.inFlight ? { inFlight: options.inFlight } : {}),
   };
+}
+
+/**
+ * Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind. Opening
+ * it is the first write to the state directory, so a directory that cannot be written stops the run here, before
+ * any job is submitted.
+ */
+function openLog(stateDir: string): Logger {
+  const file = join(stateDir, 'gridpkg.log');
+  try {
+    mkdirSync(stateDir, { recursive: true });
+  } catch (error) {
+    throw new StateDirError(stateDir, 'creating it', error);
+  }
+  try {
+    const destination = pino.destination({ dest: file, sync: true });
+    // Messages quote job output: JSON escapes C0 controls, asciiSafeJson the C1, bidi and separator characters, so
+    // that `tail -f gridpkg.log` shows them as escapes while a JSON reader still gets the exact text.
+    return pino(
+      { base: { pid: process.pid } },
+      { write: (line: string) => destination.write(asciiSafeJson(line)) },
+    );
+  } catch (error) {
+    throw new StateDirError(stateDir, `opening ${file}`, error);
+  }
 }

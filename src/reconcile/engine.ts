@@ -6,6 +6,7 @@ import pLimit from 'p-limit';
 import { parseReport } from '../grid/protocol/index.js';
 import type { ParsedReport, ReportStatus } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
+import { FileError } from '../state/fs-errors.js';
 import type { FinishedEntry } from '../state/ledger.js';
 import { type Observation, observationFromReport } from './observation.js';
 import { buildPlan, type Plan, planSite, type SitePlan } from './plan.js';
@@ -154,7 +155,8 @@ function failedObservation(site: string, error: unknown): Observation {
     site,
     observedAt: new Date().toISOString(),
     jobId: undefined,
-    reason: `probe job could not run: ${errorMessage(error)}`,
+    // A state file that could not be written (a full disk) is not the job's fault: say what failed.
+    reason: error instanceof FileError ? error.message : `probe job could not run: ${errorMessage(error)}`,
   };
 }
 

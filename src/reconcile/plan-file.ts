@@ -5,11 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { readTextFile } from '../state/read-capped.js';
 import { PLAN_FORMAT_VERSION, type Plan } from './plan.js';
 
 /** A plan as saved: the plan and the absolute state directory it was made with. */
@@ -23,6 +23,9 @@ const readSchema = (name: string) =>
 const validate = new Ajv2020({ allErrors: false, strict: true })
   .addSchema(readSchema('desired-state.schema.json'))
   .compile<SavedPlan>(readSchema('plan.schema.json'));
+
+/** Far above any real plan; `apply /dev/zero` or a runaway file stops here instead of filling memory. */
+const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
 
 export class PlanFileError extends Error {
   override name = 'PlanFileError';
@@ -44,15 +47,15 @@ export function specDigest(files: ReadonlyArray<{ file: string; text: string }>)
 export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
   const saved: SavedPlan = { ...plan, stateDir: resolve(stateDir) };
   // Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s the plan.
-  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`);
+  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`, { what: 'the plan' });
 }
 
 export async function readPlanFile(path: string): Promise<SavedPlan> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextFile(path, 'the plan file', MAX_PLAN_FILE_BYTES);
   } catch (error) {
-    throw new PlanFileError(`cannot read the plan file ${path}: ${(error as Error).message}`);
+    throw new PlanFileError((error as Error).message); // says which file, and why: missing, a FIFO, too large
   }
   let value: unknown;
   try {

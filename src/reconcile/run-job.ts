@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { GridBackend, JobHandle, JobState } from '../grid/backend.js';
+import type { GridBackend, JobHandle, JobOutput, JobState } from '../grid/backend.js';
 import { requireValidProxy } from '../grid/credentials.js';
+import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
 import type { DesiredState } from '../spec/types.js';
@@ -18,6 +19,8 @@ import {
   ownerAlive,
 } from '../state/ledger.js';
 import type { ObservationStore } from '../state/observations.js';
+import { formatBytes } from '../state/read-capped.js';
+import type { InFlightJobs } from './in-flight.js';
 import { type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
@@ -43,6 +46,8 @@ export interface JobContext {
   requireProxy?(options: ProxyCheckOptions): Promise<unknown>;
   /** Releases what backends hold open (ssh master connections); call once the run is over. */
   close?(): Promise<void>;
+  /** Jobs being followed right now, for the message of an interrupted run. */
+  inFlight?: InFlightJobs;
 }
 
 /** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
@@ -166,6 +171,7 @@ async function submitAndFollow(
   // Another gridpkg got the site between our look at the ledger and now: the caller re-attaches to its job.
   if (!intent) return undefined;
   let entry: LedgerEntry = intent;
+  context.inFlight?.track(entry);
   try {
     const handle = await backend.submit({
       jobId,
@@ -175,6 +181,7 @@ async function submitAndFollow(
       timeoutSeconds: desired.jobTimeoutSeconds,
     });
     entry = await context.ledger.recordSubmitted(entry, handle.backendId);
+    context.inFlight?.track(entry);
     context.progress(desired.site, `${mode} job ${jobId} submitted`);
     return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
   } catch (error) {
@@ -186,6 +193,8 @@ async function submitAndFollow(
       });
     }
     throw error;
+  } finally {
+    context.inFlight?.untrack(jobId);
   }
 }
 
@@ -219,14 +228,14 @@ async function reattach(
         desired.site,
         `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`,
       );
-      const result = await follow(
-        context,
-        backend,
-        { ...entry, backendId: handle.backendId },
-        handle,
-        desired.jobTimeoutSeconds,
-      );
-      return adopt?.(entry) ? result : undefined;
+      const attached = { ...entry, backendId: handle.backendId };
+      context.inFlight?.track(attached);
+      try {
+        const result = await follow(context, backend, attached, handle, desired.jobTimeoutSeconds);
+        return adopt?.(entry) ? result : undefined;
+      } finally {
+        context.inFlight?.untrack(entry.jobId);
+      }
     }
     if (await context.ledger.dropAbandonedIntent(entry)) return undefined;
     if (Date.now() >= waitUntil) throw new SiteBusyError(busyMessage(context, entry));
@@ -269,8 +278,11 @@ async function follow(
 ): Promise<JobResult> {
   const jobState = await waitForEnd(context, backend, handle, timeoutSeconds);
   const output = await backend.fetch(handle);
-  const reportText = output.report ?? extractReportFromStdout(output.stdout);
-  const report = parseReport(reportText);
+  const tooLarge = oversizedReport(output);
+  const reportText = tooLarge ? undefined : (output.report ?? extractReportFromStdout(output.stdout));
+  const report: ParsedReport = tooLarge
+    ? { ok: false, problem: { line: undefined, message: tooLarge } }
+    : parseReport(reportText);
   const observedAt = new Date().toISOString();
   const observation: Observation = report.ok
     ? observationFromReport(entry.site, report.report, observedAt)
@@ -279,7 +291,7 @@ async function follow(
         site: entry.site,
         observedAt,
         jobId: entry.jobId,
-        reason: unreadableReason(jobState, report.problem.message, output.stderr),
+        reason: tooLarge ?? unreadableReason(jobState, report.problem.message, output.stderr),
       };
   if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
   // A locked site says nothing new about its packages: keep the last observation rather than forget it.
@@ -293,6 +305,20 @@ async function follow(
   });
   context.progress(entry.site, `${entry.mode} job ${entry.jobId} ${describeEnd(jobState, report)}`);
   return { jobId: entry.jobId, jobState, report, observation };
+}
+
+/**
+ * Why the report cannot be read, when it was cut at the backends' read cap (or, without a report file, the stdout
+ * it is echoed to was): a cut report is never parsed, since its missing end could hold anything.
+ */
+function oversizedReport(output: JobOutput): string | undefined {
+  const cut = output.truncated ?? [];
+  const cap = formatBytes(MAX_OUTPUT_BYTES);
+  if (output.report !== undefined)
+    return cut.includes('report') ? `the job's report is larger than ${cap}; not read` : undefined;
+  return cut.includes('stdout')
+    ? `the job's stdout (which carries its report) is larger than ${cap}; not read`
+    : undefined;
 }
 
 /** Beyond the job timeout the controller stops waiting even if the backend never answers: the job is then lost. */

@@ -5,11 +5,16 @@
  * An apply job that carries out a site's part of a plan records the plan's id; `plans/PLANID/SITE.json` then names
  * the last job that did, so re-running an applied plan finds its outcome instead of submitting again.
  */
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { JobMode } from '../grid/protocol/types.js';
 import { createFileExclusive, writeFileAtomic } from './atomic.js';
+import { errnoCode, FileError } from './fs-errors.js';
+import { readTextFile } from './read-capped.js';
+
+/** A ledger entry is a few hundred bytes; anything near this is not one. */
+const MAX_ENTRY_BYTES = 64 * 1024;
 
 export interface LedgerEntry {
   jobId: string;
@@ -72,7 +77,7 @@ export class Ledger {
   }
 
   async active(site: string): Promise<LedgerEntry | undefined> {
-    const text = await readIfExists(this.activePath(site));
+    const text = await readIfExists(this.activePath(site), `the ledger entry of ${site}`);
     if (text === undefined) return undefined;
     const entry = parseEntry(text);
     if (!entry || entry.site !== site) {
@@ -87,14 +92,19 @@ export class Ledger {
   async recordIntent(
     entry: Omit<LedgerEntry, 'phase' | 'owner' | 'createdAt'>,
   ): Promise<LedgerEntry | undefined> {
-    await mkdir(this.activeDir, { recursive: true });
+    await mkdir(this.activeDir, { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not record the job of ${entry.site} in the ledger`, this.activeDir, error);
+    });
     const full: LedgerEntry = {
       ...entry,
       phase: 'intent',
       createdAt: new Date().toISOString(),
       owner: { host: hostname(), pid: process.pid },
     };
-    return (await createFileExclusive(this.activePath(entry.site), serialize(full))) ? full : undefined;
+    const label = { what: `the intent to submit job ${entry.jobId}` };
+    return (await createFileExclusive(this.activePath(entry.site), serialize(full), label))
+      ? full
+      : undefined;
   }
 
   async recordSubmitted(entry: LedgerEntry, backendId: string): Promise<LedgerEntry> {
@@ -104,7 +114,9 @@ export class Ledger {
       backendId,
       submittedAt: new Date().toISOString(),
     };
-    await writeFileAtomic(this.activePath(entry.site), serialize(submitted));
+    await writeFileAtomic(this.activePath(entry.site), serialize(submitted), {
+      what: `the submission of job ${entry.jobId} (backend id ${backendId})`,
+    });
     return submitted;
   }
 
@@ -115,21 +127,29 @@ export class Ledger {
   async complete(entry: LedgerEntry, outcome: LedgerOutcome): Promise<void> {
     if (entry.planId !== undefined) {
       const record = this.planPath(entry.planId, entry.site);
-      await mkdir(dirname(record), { recursive: true });
-      await writeFileAtomic(record, serialize({ jobId: entry.jobId }));
+      await mkdir(dirname(record), { recursive: true }).catch((error: unknown) => {
+        throw FileError.from(`could not record the job of plan ${entry.planId} in`, record, error);
+      });
+      await writeFileAtomic(record, serialize({ jobId: entry.jobId }), {
+        what: `the job of plan ${entry.planId}`,
+      });
     }
-    await mkdir(this.historyDir, { recursive: true });
-    await writeFileAtomic(join(this.historyDir, `${entry.jobId}.json`), serialize({ ...entry, ...outcome }));
+    const path = join(this.historyDir, `${entry.jobId}.json`);
+    const what = `the end of job ${entry.jobId}`;
+    await mkdir(this.historyDir, { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not save ${what} to`, path, error);
+    });
+    await writeFileAtomic(path, serialize({ ...entry, ...outcome }), { what });
     const current = await this.active(entry.site).catch(() => undefined);
     if (current?.jobId === entry.jobId) await unlink(this.activePath(entry.site)).catch(() => undefined);
   }
 
   /** The last finished job that worked on this plan's part for the site, if any. */
   async lastJobOfPlan(planId: string, site: string): Promise<FinishedEntry | undefined> {
-    const record = await readIfExists(this.planPath(planId, site));
+    const record = await readIfExists(this.planPath(planId, site), `the record of plan ${planId}`);
     const jobId = record === undefined ? undefined : parseJobRef(record);
     if (jobId === undefined) return undefined;
-    const text = await readIfExists(join(this.historyDir, `${jobId}.json`));
+    const text = await readIfExists(join(this.historyDir, `${jobId}.json`), `the end of job ${jobId}`);
     const entry = text === undefined ? undefined : parseEntry(text);
     if (!entry || entry.site !== site || entry.planId !== planId) return undefined;
     return entry as FinishedEntry;
@@ -147,11 +167,11 @@ export class Ledger {
   }
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+async function readIfExists(path: string, what: string): Promise<string | undefined> {
   try {
-    return await readFile(path, 'utf8');
+    return await readTextFile(path, what, MAX_ENTRY_BYTES);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }

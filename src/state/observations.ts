@@ -1,35 +1,92 @@
 /** The last observation of every site, one file per site, written atomically. Raw reports are kept beside. */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import type { Observation } from '../reconcile/observation.js';
 import { asciiSafeJson } from '../report/safe-output.js';
+import { printable } from '../report/untrusted.js';
 import { writeFileAtomic } from './atomic.js';
+import { errnoCode, FileError } from './fs-errors.js';
+import { readTextFile } from './read-capped.js';
+
+/** Far above any real site (tens of thousands of packages, the repository listing included). */
+export const MAX_OBSERVATION_BYTES = 64 * 1024 * 1024;
+
+const schema = JSON.parse(
+  readFileSync(new URL('../../schemas/observation.schema.json', import.meta.url), 'utf8'),
+) as object;
+const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Observation>(schema);
+
+/** An observation file that exists but cannot be used: its message says what is wrong with it. */
+export class ObservationFileError extends FileError {
+  override name = 'ObservationFileError';
+}
 
 export class ObservationStore {
   constructor(private readonly stateDir: string) {}
 
-  async save(observation: Observation): Promise<void> {
-    const dir = join(this.stateDir, 'observations');
-    await mkdir(dir, { recursive: true });
-    // The reason of an unknown observation quotes job output: stored with escapes, decoded exactly by JSON.parse.
-    const text = asciiSafeJson(JSON.stringify(observation, null, 2));
-    await writeFileAtomic(join(dir, `${observation.site}.json`), `${text}\n`);
+  private path(site: string): string {
+    return join(this.stateDir, 'observations', `${site}.json`);
   }
 
+  async save(observation: Observation): Promise<void> {
+    const path = this.path(observation.site);
+    const what = { what: `the observation of ${observation.site}` };
+    await mkdir(join(this.stateDir, 'observations'), { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not save ${what.what} to`, path, error);
+    });
+    // The reason of an unknown observation quotes job output: stored with escapes, decoded exactly by JSON.parse.
+    await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(observation, null, 2))}\n`, what);
+  }
+
+  /**
+   * The site's last observation; undefined when there is none. A file that is there but unreadable, too large or
+   * of the wrong shape is an ObservationFileError saying so, never mistaken for a site without packages.
+   */
   async load(site: string): Promise<Observation | undefined> {
+    const path = this.path(site);
+    let text: string;
     try {
-      return JSON.parse(
-        await readFile(join(this.stateDir, 'observations', `${site}.json`), 'utf8'),
-      ) as Observation;
-    } catch {
-      return undefined;
+      text = await readTextFile(path, `the observation of ${site}`, MAX_OBSERVATION_BYTES);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined;
+      throw error;
     }
+    const bad = (reason: string) =>
+      new ObservationFileError(
+        `cannot use the observation of ${site} in`,
+        path,
+        `${reason}; run \`gridpkg plan\` to observe the site again`,
+      );
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw bad(`not JSON (${printable((error as Error).message, 200)})`);
+    }
+    if (!validate(value)) {
+      const first = validate.errors?.[0];
+      throw bad(
+        printable(
+          `not a gridpkg observation: ${first?.instancePath || '/'} ${first?.message ?? ''}`.trimEnd(),
+          300,
+        ),
+      );
+    }
+    if (value.site !== site) throw bad(`it describes site ${printable(value.site, 64)}, not ${site}`);
+    return value;
   }
 
   /** The raw report a job left, if it left one. */
   async loadReport(jobId: string): Promise<string | undefined> {
     try {
-      return await readFile(join(this.stateDir, 'reports', `${jobId}.txt`), 'utf8');
+      return await readTextFile(
+        join(this.stateDir, 'reports', `${jobId}.txt`),
+        `the report of job ${jobId}`,
+        MAX_OUTPUT_BYTES,
+      );
     } catch {
       return undefined;
     }
@@ -37,7 +94,10 @@ export class ObservationStore {
 
   async saveReport(jobId: string, text: string): Promise<void> {
     const dir = join(this.stateDir, 'reports');
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, `${jobId}.txt`), text);
+    const path = join(dir, `${jobId}.txt`);
+    await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      throw FileError.from(`could not save the report of job ${jobId} to`, path, error);
+    });
+    await writeFileAtomic(path, text, { what: `the report of job ${jobId}` });
   }
 }

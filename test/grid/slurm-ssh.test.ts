@@ -179,7 +179,7 @@ describe('slurm over ssh: argv and remote scripts', () => {
     expect(calls).toHaveLength(3);
     expect(calls[2]?.input).toBe(READ_FILES);
     expect(calls[2]?.args.at(-1)).toBe(
-      `/bin/sh -s -- '${MAX_OUTPUT_BYTES}' ${jobs.map((j) => `'${ROOT}/${j.jobId}/exit-status'`).join(' ')}`,
+      `/bin/sh -s -- '${MAX_OUTPUT_BYTES + 1}' ${jobs.map((j) => `'${ROOT}/${j.jobId}/exit-status'`).join(' ')}`,
     );
     expect(done.get('j-3')).toEqual({ state: 'done', exitCode: 0, raw: 'COMPLETED' });
   });
@@ -212,12 +212,24 @@ describe('slurm over ssh: argv and remote scripts', () => {
     const job = handle('c-1', 88);
     expect(await b.fetch(job)).toEqual({ report: 'report\n', stdout: 'out\n', stderr: '' });
     expect(calls[0]?.args.at(-1)).toBe(
-      `/bin/sh -s -- '${MAX_OUTPUT_BYTES}' '${ROOT}/c-1/report.txt' '${ROOT}/c-1/stdout.txt' '${ROOT}/c-1/stderr.txt'`,
+      `/bin/sh -s -- '${MAX_OUTPUT_BYTES + 1}' '${ROOT}/c-1/report.txt' '${ROOT}/c-1/stdout.txt' '${ROOT}/c-1/stderr.txt'`,
     );
     await b.cancel(job);
     expect(calls[1]?.args.at(-1)).toBe(`/bin/sh -s -- '/etc/slurm/slurm.conf' 'scancel' '88'`);
     await b.clean(job);
     expect(calls[2]?.args.at(-1)).toBe(`/bin/sh -s -- '${ROOT}' 'c-1'`);
+  });
+
+  it('says which output file the login node sent beyond the cap (it is asked for one byte more)', async () => {
+    const big = 'x'.repeat(MAX_OUTPUT_BYTES + 1);
+    const { b } = backend(
+      (call) => (call.input === READ_FILES ? { stdout: `${big.length}\n${big}4\nout\n-\n` } : {}),
+      { multiplex: false },
+    );
+    const output = await b.fetch(handle('c-2', 89));
+    expect(output.truncated).toEqual(['report']);
+    expect(output.report).toHaveLength(MAX_OUTPUT_BYTES);
+    expect(output.stdout).toBe('out\n');
   });
 
   it('finds a job by its files on the login node', async () => {

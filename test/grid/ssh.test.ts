@@ -254,12 +254,18 @@ describe('status', () => {
 describe('fetch answer', () => {
   it('reads sized sections, including a missing report', () => {
     const data = Buffer.concat([Buffer.from('report.txt -\nstdout.txt 6\nhé\nx\nstderr.txt 0\n')]);
-    const files = parseFetch(data);
+    const files = parseFetch(data, 100);
     expect(files.get('report.txt')).toBeUndefined();
-    expect(files.get('stdout.txt')).toBe('hé\nx\n'); // sizes are bytes
-    expect(files.get('stderr.txt')).toBe('');
-    expect(() => parseFetch(Buffer.from('stdout.txt 10\nabc'))).toThrow(/truncated/);
-    expect(() => parseFetch(Buffer.from('../etc/passwd 1\nx'))).toThrow(/bad header/);
+    expect(files.get('stdout.txt')).toEqual({ text: 'hé\nx\n', truncated: false }); // sizes are bytes
+    expect(files.get('stderr.txt')).toEqual({ text: '', truncated: false });
+    expect(() => parseFetch(Buffer.from('stdout.txt 10\nabc'), 100)).toThrow(/truncated/);
+    expect(() => parseFetch(Buffer.from('../etc/passwd 1\nx'), 100)).toThrow(/bad header/);
+  });
+
+  it('says which file was cut at the cap: FETCH sends one byte more than the cap of a larger file', () => {
+    const files = parseFetch(Buffer.from('report.txt 5\nabcdestdout.txt 4\nabcd'), 4);
+    expect(files.get('report.txt')).toEqual({ text: 'abcd', truncated: true });
+    expect(files.get('stdout.txt')).toEqual({ text: 'abcd', truncated: false });
   });
 });
 

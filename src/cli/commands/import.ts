@@ -13,6 +13,7 @@ import {
 } from '../../spec/export.js';
 import { type DesiredState, loadSpec } from '../../spec/index.js';
 import { writeFileAtomic } from '../../state/atomic.js';
+import { FileError } from '../../state/fs-errors.js';
 import { ObservationStore } from '../../state/observations.js';
 import { stateDirFor } from '../common.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -91,7 +92,16 @@ export async function runImport(options: ImportOptions, io: CliIO): Promise<Exit
   const fragments: SpecFragment[] = [];
 
   for (const name of options.all ? specSites : requested) {
-    const observation = await store.load(name);
+    let observation: Observation | undefined;
+    try {
+      observation = await store.load(name);
+    } catch (error) {
+      // A damaged or foreign file says what is wrong with it; the other sites are still imported.
+      if (!(error instanceof FileError)) throw error;
+      io.err(`gridpkg import: ${error.message}\n`);
+      problems.push(name);
+      continue;
+    }
     const inSpec = specSites.includes(name);
     if (!inSpec && !observation) {
       const suggestion = closest(name, specSites);

@@ -5,6 +5,7 @@ import { type Plan, sitesFailingAudit } from '../../reconcile/plan.js';
 import { specDigest, writePlanFile } from '../../reconcile/plan-file.js';
 import { renderPlan } from '../../report/plan-view.js';
 import { loadSpec } from '../../spec/index.js';
+import { checkWritableFile } from '../../state/writable.js';
 import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
@@ -40,6 +41,8 @@ export function registerPlanCommand(
 
 export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCodeValue> {
   const spec = await loadSpec(options.file);
+  // Before any probe job: a plan that cannot be saved must not cost a job per site first.
+  if (options.out) await checkWritableFile(options.out, 'the plan file');
   const stateDir = stateDirFor(options.file, options.stateDir);
   const context = jobContextFor(stateDir, io, options.quiet);
   const plan = await planSites(context, spec.sites, {

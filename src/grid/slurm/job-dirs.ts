@@ -5,9 +5,16 @@
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../state/atomic.js';
-import { createJobDirectory, MAX_OUTPUT_BYTES, readJobFile } from '../job-files.js';
+import type { CappedText } from '../../state/read-capped.js';
+import { createJobDirectory, MAX_OUTPUT_BYTES, readJobFile, readJobOutput } from '../job-files.js';
 import type { SshConnection } from '../ssh/connection.js';
-import { putFileAtomic, readFiles, removeDirectory, uploadNewDirectory } from '../ssh/remote-files.js';
+import {
+  putFileAtomic,
+  readFiles,
+  readFilesCapped,
+  removeDirectory,
+  uploadNewDirectory,
+} from '../ssh/remote-files.js';
 import { unavailable } from './ssh-exec.js';
 
 export interface JobDirectories {
@@ -24,6 +31,8 @@ export interface JobDirectories {
   write(dir: string, name: string, text: string): Promise<void>;
   /** Reads files, at most MAX_OUTPUT_BYTES of each, in one go; undefined for a file that is not there. */
   read(paths: readonly string[]): Promise<(string | undefined)[]>;
+  /** As read(), saying for each file whether it was cut at MAX_OUTPUT_BYTES. */
+  readCapped(paths: readonly string[]): Promise<(CappedText | undefined)[]>;
   /** Removes a job directory and everything in it; no error when it is already gone. */
   remove(dir: string): Promise<void>;
 }
@@ -44,6 +53,10 @@ export class LocalJobDirectories implements JobDirectories {
 
   read(paths: readonly string[]): Promise<(string | undefined)[]> {
     return Promise.all(paths.map((path) => readJobFile(path)));
+  }
+
+  readCapped(paths: readonly string[]): Promise<(CappedText | undefined)[]> {
+    return Promise.all(paths.map((path) => readJobOutput(path)));
   }
 
   remove(dir: string): Promise<void> {
@@ -83,6 +96,10 @@ export class RemoteJobDirectories implements JobDirectories {
 
   read(paths: readonly string[]): Promise<(string | undefined)[]> {
     return this.guard('reading job files', () => readFiles(this.connection, paths, MAX_OUTPUT_BYTES));
+  }
+
+  readCapped(paths: readonly string[]): Promise<(CappedText | undefined)[]> {
+    return this.guard('reading job files', () => readFilesCapped(this.connection, paths, MAX_OUTPUT_BYTES));
   }
 
   remove(dir: string): Promise<void> {

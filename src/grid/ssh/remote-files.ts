@@ -5,6 +5,7 @@
  */
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type CappedText, cappedText } from '../../state/read-capped.js';
 import type { SshConnection } from './connection.js';
 import { SshRemoteError } from './connection.js';
 import { isRemotePath } from './quote.js';
@@ -103,26 +104,44 @@ for f; do
 done
 `;
 
+/**
+ * Reads remote files, at most `maxBytes` of each, in one ssh call; undefined for a file that is not there. Each
+ * file is asked for one byte more than `maxBytes`, so that a file cut at the cap says so (`truncated`).
+ */
+export async function readFilesCapped(
+  connection: SshConnection,
+  paths: readonly string[],
+  maxBytes: number,
+): Promise<(CappedText | undefined)[]> {
+  if (paths.length === 0) return [];
+  for (const path of paths) checkPath(path);
+  if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new Error(`ssh: bad byte limit ${maxBytes}`);
+  const result = await connection.run(READ_FILES, [String(maxBytes + 1), ...paths]);
+  if (result.exitCode !== 0)
+    throw new SshRemoteError(
+      `ssh ${connection.destination()}: reading files exited ${result.exitCode}: ${result.stderr.trim()}`,
+    );
+  return parseReadFileBytes(result.stdout, paths.length).map((bytes) =>
+    bytes === undefined ? undefined : cappedText(bytes, maxBytes),
+  );
+}
+
 /** Reads remote files, at most `maxBytes` of each, in one ssh call; undefined for a file that is not there. */
 export async function readFiles(
   connection: SshConnection,
   paths: readonly string[],
   maxBytes: number,
 ): Promise<(string | undefined)[]> {
-  if (paths.length === 0) return [];
-  for (const path of paths) checkPath(path);
-  if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new Error(`ssh: bad byte limit ${maxBytes}`);
-  const result = await connection.run(READ_FILES, [String(maxBytes), ...paths]);
-  if (result.exitCode !== 0)
-    throw new SshRemoteError(
-      `ssh ${connection.destination()}: reading files exited ${result.exitCode}: ${result.stderr.trim()}`,
-    );
-  return parseReadFiles(result.stdout, paths.length);
+  return (await readFilesCapped(connection, paths, maxBytes)).map((file) => file?.text);
 }
 
 /** Reads READ_FILES' answer for `count` files; a short or malformed answer throws (never read as "no file"). */
 export function parseReadFiles(data: Buffer, count: number): (string | undefined)[] {
-  const files: (string | undefined)[] = [];
+  return parseReadFileBytes(data, count).map((bytes) => bytes?.toString('utf8'));
+}
+
+function parseReadFileBytes(data: Buffer, count: number): (Buffer | undefined)[] {
+  const files: (Buffer | undefined)[] = [];
   let at = 0;
   while (files.length < count) {
     const eol = data.indexOf(0x0a, at);
@@ -136,7 +155,7 @@ export function parseReadFiles(data: Buffer, count: number): (string | undefined
     if (!/^\d+$/.test(header)) throw new SshRemoteError(`ssh read: bad header ${JSON.stringify(header)}`);
     const size = Number(header);
     if (at + size > data.length) throw new SshRemoteError('ssh read: truncated answer');
-    files.push(data.subarray(at, at + size).toString('utf8'));
+    files.push(data.subarray(at, at + size));
     at += size;
   }
   if (at !== data.length) throw new SshRemoteError('ssh read: unexpected data after the last file');
