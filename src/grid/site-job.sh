@@ -572,7 +572,8 @@ beat() {
 # the lock is still ours, so it stops by itself when the job is killed. TERM (stop_heartbeat) ends it and its sleep.
 heartbeat_loop() {
   sleeper=''
-  trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; fi; exit 0' TERM
+  trap - EXIT HUP INT # never the job's own traps (they would release the lock or write the report)
+  trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper"; fi; exit 0' TERM
   while kill -0 "$1" 2>/dev/null && lock_is_ours; do
     beat
     sleep "$heartbeat_every" &
