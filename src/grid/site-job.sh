@@ -10,7 +10,7 @@
 #   2. read and validate the whole request (nothing on the site is touched before it is found good)
 #   3. host facts
 #   4. find the VO software area and test that it is writable
-#   5. take the site lock (mkdir; stale locks are broken)
+#   5. take the site lock (mkdir; a lock whose holder is proven dead is broken) and keep it alive with a heartbeat
 #   6. check that pkgsrc is present under the prefix
 #   7. fingerprint of the package database before acting; refuse with `stale` if it is not the expected one
 #   8. run the actions in order (binary packages from PKG_PATH)
@@ -36,6 +36,7 @@ END_MARKER='==== gridpkg-report end ===='
 MAX_TOKEN=1024  # longest token (pkg_install's PKG_PATTERN_MAX)
 MAX_JOB_ID=64   # longest job id
 MAX_MESSAGE=300 # longest free-text message
+MAX_ENDED=32    # most ended-job lines in a request
 
 WORK=           # scratch directory, removed on exit
 REPORT_TMP=     # the report being written; moved onto REPORT_FILE at the end
@@ -43,6 +44,7 @@ REPORT_FILE=    # where the report goes
 published=0     # 1 once the report is in place
 lock_dir=       # the lock directory, once known
 lock_owner=     # our owner line, while we hold the lock
+heartbeat_pid=  # the background heartbeat loop, while it runs
 
 # Prints a minimal report on stdout when not even a scratch file can be written.
 emergency_report() {
@@ -50,14 +52,25 @@ emergency_report() {
   exit 1
 }
 
+# Stops the heartbeat loop and waits for it, so that no loop outlives the job. Idempotent.
+stop_heartbeat() {
+  if [ -n "$heartbeat_pid" ]; then
+    kill "$heartbeat_pid" 2>/dev/null
+    wait "$heartbeat_pid" 2>/dev/null
+    heartbeat_pid=''
+  fi
+}
+
 # Releases the lock (only if it is still ours) and removes scratch files. Idempotent: finish calls it, and the
-# EXIT trap calls it again on every way out.
+# EXIT trap calls it again on every way out. The heartbeat stops first, so it cannot recreate a file in a lock
+# directory being removed.
 cleanup() {
+  stop_heartbeat
   if [ -n "$lock_owner" ] && [ -n "$lock_dir" ]; then
     current=''
     IFS= read -r current <"$lock_dir/owner" 2>/dev/null
     if [ "$current" = "$lock_owner" ]; then
-      rm -f "$lock_dir/owner"
+      rm -f "$lock_dir/heartbeat" "$lock_dir/heartbeat.new" "$lock_dir/owner"
       rmdir "$lock_dir" 2>/dev/null
     fi
     lock_owner=''
@@ -270,6 +283,8 @@ split_tokens() {
 # ---------------------------------------------------------------------------------------------------------------
 
 req_job='' req_mode='' req_vo='' req_swdir='' req_prefix='' req_repository='' req_lock_stale='' req_expect=''
+req_ended=' '   # job ids of ended-job lines, each followed by a space: " ID1 ID2 "
+n_ended=0
 req_error=      # set to the reason when the request is refused
 n_actions=0     # validated actions are kept in $WORK/actions, one "VERB PKGPATH PKGNAME" per line
 first_action=0  # line number of the first action
@@ -300,7 +315,7 @@ request_line() {
   case $line in *' '*) args=${line#* } ;; *) args= ;; esac
   split_tokens "$args" || { bad "too many fields for $directive"; return 1; }
   case $directive in
-    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint)
+    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint | ended-job)
       [ "$ntok" = 1 ] || { bad "$directive takes one value"; return 1; }
       ;;
     action)
@@ -350,6 +365,12 @@ request_line() {
       [ -z "$req_expect" ] || { bad 'duplicate expect-fingerprint'; return 1; }
       is_fingerprint "$t1" || { bad 'bad fingerprint'; return 1; }
       req_expect=$t1
+      ;;
+    ended-job)
+      [ "$n_ended" -lt "$MAX_ENDED" ] || { bad "more than $MAX_ENDED ended-job lines"; return 1; }
+      is_job_id "$t1" || { bad 'bad ended-job id'; return 1; }
+      n_ended=$((n_ended + 1))
+      req_ended="$req_ended$t1 "
       ;;
     action)
       case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
@@ -468,7 +489,7 @@ prefix=${req_prefix:-$swdir/pkg}
 is_abs_path "$prefix" || finish error "prefix $prefix is not a safe absolute path"
 
 # ---------------------------------------------------------------------------------------------------------------
-# 5. The site lock: mkdir SWDIR/.gridpkg-lock (atomic), owner file "JOBID HOST PID EPOCH"
+# 5. The site lock: mkdir SWDIR/.gridpkg-lock (atomic), owner file "JOBID HOST PID EPOCH", heartbeat file "EPOCH"
 # ---------------------------------------------------------------------------------------------------------------
 
 now_epoch() {
@@ -477,13 +498,49 @@ now_epoch() {
   printf '%s\n' "$t"
 }
 
+is_epoch() { # seconds since 1970: 0-9, at most 12 digits
+  case $1 in '' | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 12 ]
+}
+
+is_pid() { # a process id: 1-10 digits, no leading zero
+  case $1 in '' | 0* | *[!0-9]*) return 1 ;; esac
+  [ "${#1}" -le 10 ]
+}
+
+is_host() { # a host name as the owner line keeps it: A-Z a-z 0-9 . _ -
+  case $1 in '' | *[!A-Za-z0-9._-]*) return 1 ;; esac
+  [ "${#1}" -le 255 ]
+}
+
+# Seconds from epoch $1 to now, never negative (a writer whose clock runs ahead looks fresh, not stale).
+age_since() {
+  then_epoch=$1
+  while :; do # no leading zeros in arithmetic
+    case $then_epoch in 0?*) then_epoch=${then_epoch#0} ;; *) break ;; esac
+  done
+  age=$(($(now_epoch) - then_epoch))
+  [ "$age" -ge 0 ] || age=0
+  printf '%s\n' "$age"
+}
+
 lock_stale=${req_lock_stale:-1800}
 while :; do # strip leading zeros: some shells read 010 as octal
   case $lock_stale in 0?*) lock_stale=${lock_stale#0} ;; *) break ;; esac
 done
+# The holder proves it is alive by rewriting the heartbeat every heartbeat_every seconds: a tenth of lock-stale,
+# at least 1 s and at most 10 s. The cap keeps every holder's heartbeat young for any reader, whatever lock-stale
+# each was given: at the spec's floor of 60 s a heartbeat is stale only after 50 s more than the holder needs.
+heartbeat_every=$((lock_stale / 10))
+if [ "$heartbeat_every" -lt 1 ]; then
+  heartbeat_every=1
+elif [ "$heartbeat_every" -gt 10 ]; then
+  heartbeat_every=10
+fi
 lock_dir=$swdir/.gridpkg-lock
 owner_host=$(printf '%s' "$host" | tr -cd 'A-Za-z0-9._-')
-my_owner="$req_job ${owner_host:-unknown} $$ $(now_epoch)"
+owner_host=${owner_host:-unknown}
+my_owner="$req_job $owner_host $$ $(now_epoch)"
 
 # Takes the lock: 0 when taken, 1 when it exists. Sets lock_owner while we hold it.
 take_lock() {
@@ -496,23 +553,127 @@ take_lock() {
   finish error "cannot write the lock owner file in $lock_dir"
 }
 
-# Is the existing lock, whose owner line is $1, stale? Judged by the owner's EPOCH (lock_age is then set), or by
-# the age of the lock itself when the owner line is missing or garbled (a job that died between mkdir and writing
-# its owner).
-lock_is_stale() {
-  epoch=${1##* } lock_age=''
-  case $epoch in
-    '' | *[!0-9]*)
-      old=$(find "$lock_dir" -prune -mmin "+$(((lock_stale + 59) / 60))" 2>/dev/null) || old=
-      [ -n "$old" ]
-      return
+# Is the lock directory still ours (its owner line is ours)?
+lock_is_ours() {
+  owner_now=''
+  IFS= read -r owner_now <"$lock_dir/owner" 2>/dev/null
+  [ -n "$lock_owner" ] && [ "$owner_now" = "$lock_owner" ]
+}
+
+# One heartbeat: the current epoch, written to a temporary file inside the lock directory and renamed over the
+# last one, so that a reader never sees half a line. Readers go by the content, not the mtime: NFS clients cache
+# file attributes.
+beat() {
+  printf '%s\n' "$(now_epoch)" >"$lock_dir/heartbeat.new" 2>/dev/null &&
+    mv -f "$lock_dir/heartbeat.new" "$lock_dir/heartbeat" 2>/dev/null
+}
+
+# The background heartbeat: beats every heartbeat_every seconds for as long as the job's shell (pid $1) lives and
+# the lock is still ours, so it stops by itself when the job is killed. TERM (stop_heartbeat) ends it and its sleep.
+heartbeat_loop() {
+  sleeper=''
+  trap - EXIT HUP INT # never the job's own traps (they would release the lock or write the report)
+  trap 'if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null; wait "$sleeper"; fi; exit 0' TERM
+  while kill -0 "$1" 2>/dev/null && lock_is_ours; do
+    beat
+    sleep "$heartbeat_every" &
+    sleeper=$!
+    wait "$sleeper"
+    sleeper=''
+  done
+}
+
+# Starts the heartbeat: the first beat in the foreground (so there is one before anything else happens), then the
+# loop in the background with every descriptor closed or on /dev/null (it must not hold the job's output open).
+start_heartbeat() {
+  beat
+  heartbeat_loop "$$" </dev/null >/dev/null 2>&1 3>&- &
+  heartbeat_pid=$!
+}
+
+# Between actions: the heartbeat must still be going. A loop that died (killed from outside) leaves a heartbeat
+# older than three intervals: it is started again. (A dead child may linger as a zombie, so kill -0 cannot tell.)
+keep_heartbeat() {
+  last_beat=''
+  IFS= read -r last_beat <"$lock_dir/heartbeat" 2>/dev/null
+  if ! is_epoch "$last_beat" || [ "$(age_since "$last_beat")" -gt $((3 * heartbeat_every)) ]; then
+    stop_heartbeat
+    start_heartbeat
+  fi
+}
+
+# Reads the lock found at lock_dir: its owner line (old_owner) and, when that is a well-formed
+# "JOBID HOST PID EPOCH", its fields old_job, old_host, old_pid, old_epoch (else they are empty); old_beat, the
+# content of its heartbeat, and beat_age (seconds since that heartbeat; empty without one); lock_age (seconds
+# since it was taken; empty when unknown); shown_owner, the owner for the report:
+# "JOBID HOST PID EPOCH [heartbeat AGE]", else the line made safe, else "unknown owner".
+inspect_lock() {
+  old_owner='' old_job='' old_host='' old_pid='' old_epoch='' old_beat='' beat_age='' lock_age=''
+  IFS= read -r old_owner <"$lock_dir/owner" 2>/dev/null
+  case $old_owner in
+    *' '*' '*' '*' '*) ;; # more than four fields
+    ?*' '?*' '?*' '?*)
+      old_job=${old_owner%% *} owner_rest=${old_owner#* }
+      old_host=${owner_rest%% *} owner_rest=${owner_rest#* }
+      old_pid=${owner_rest%% *} old_epoch=${owner_rest#* }
       ;;
   esac
-  while :; do # no leading zeros in arithmetic
-    case $epoch in 0?*) epoch=${epoch#0} ;; *) break ;; esac
-  done
-  lock_age=$(($(now_epoch) - epoch))
-  [ "$lock_age" -gt "$lock_stale" ]
+  if ! is_job_id "$old_job" || ! is_host "$old_host" || ! is_pid "$old_pid" || ! is_epoch "$old_epoch"; then
+    old_job='' old_host='' old_pid='' old_epoch=''
+  fi
+  IFS= read -r old_beat <"$lock_dir/heartbeat" 2>/dev/null
+  if is_epoch "$old_beat"; then beat_age=$(age_since "$old_beat"); fi
+  if [ -n "$old_epoch" ]; then lock_age=$(age_since "$old_epoch"); fi
+  if [ -n "$old_job" ]; then
+    shown_owner="$old_job $old_host $old_pid $old_epoch${beat_age:+ heartbeat $beat_age}"
+  else
+    shown_owner=$(clean_text "$old_owner" 200)
+    shown_owner=${shown_owner:-unknown owner}
+  fi
+}
+
+# May the lock inspect_lock read be broken? Never while its holder runs on this very host (same host name, its
+# pid alive: kill -0, or /proc/PID when the holder runs under another account), whatever its age. Otherwise when
+# the controller named its job as ended (break_kind ended), or when its last heartbeat is older than lock-stale
+# (break_kind stale). Without a heartbeat (a job that died right after taking the lock, or an older script) the
+# owner's EPOCH counts, and without an owner line the age of the directory.
+lock_breakable() {
+  break_kind='' holder_here=0
+  if [ -n "$old_pid" ] && [ "$old_host" = "$owner_host" ]; then
+    if kill -0 "$old_pid" 2>/dev/null || [ -d "/proc/$old_pid" ]; then
+      holder_here=1
+      return 1
+    fi
+  fi
+  if [ -n "$old_job" ]; then
+    case $req_ended in *" $old_job "*)
+      break_kind=ended
+      return 0
+      ;;
+    esac
+  fi
+  if [ -n "$beat_age" ]; then
+    [ "$beat_age" -gt "$lock_stale" ] || return 1
+  elif [ -n "$lock_age" ]; then
+    [ "$lock_age" -gt "$lock_stale" ] || return 1
+  else
+    old=$(find "$lock_dir" -prune -mmin "+$(((lock_stale + 59) / 60))" 2>/dev/null) || old=
+    [ -n "$old" ] || return 1
+  fi
+  break_kind=stale
+}
+
+# Why a lock is kept (the status message of a locked job).
+busy_reason() {
+  if [ "$holder_here" = 1 ]; then
+    echo "another job holds the site lock: its process $old_pid is running on this host"
+  elif [ -n "$beat_age" ]; then
+    echo "another job holds the site lock: its last heartbeat was $beat_age s ago; it is broken after $lock_stale s without one"
+  elif [ -n "$lock_age" ]; then
+    echo "another job holds the site lock: taken $lock_age s ago, no heartbeat yet; it is broken after $lock_stale s"
+  else
+    echo "another job holds the site lock; it is broken after $lock_stale s"
+  fi
 }
 
 critical=1 # until the lock is ours or known to be someone else's
@@ -522,34 +683,34 @@ if take_lock || { [ ! -e "$lock_dir" ] && take_lock; }; then
 elif [ ! -e "$lock_dir" ]; then
   finish error "cannot create the lock directory $lock_dir"
 else
-  old_owner=
-  IFS= read -r old_owner <"$lock_dir/owner" 2>/dev/null
-  shown_owner=$(clean_text "$old_owner" 200)
-  if lock_is_stale "$old_owner"; then
+  inspect_lock
+  if lock_breakable; then
     # Rename first, to a name only this job uses: of two jobs breaking the same lock only one rename succeeds.
     broken=$lock_dir.stale.$req_job.$$
     if mv "$lock_dir" "$broken" 2>/dev/null; then
-      moved_owner=
+      moved_owner='' moved_beat=''
       IFS= read -r moved_owner <"$broken/owner" 2>/dev/null
-      if [ "$moved_owner" != "$old_owner" ]; then
-        # Another job broke it and took it afresh in between: give it back untouched.
+      IFS= read -r moved_beat <"$broken/heartbeat" 2>/dev/null
+      if [ "$moved_owner" != "$old_owner" ] || [ "$moved_beat" != "$old_beat" ]; then
+        # Not the lock that was judged (another job took it afresh), or its holder beat in between: give it back.
         [ -e "$lock_dir" ] || mv "$broken" "$lock_dir" 2>/dev/null
-        report_line "lock busy ${shown_owner:-unknown owner}"
-        finish locked 'another job took the lock while it was being broken'
+        report_line "lock busy $shown_owner"
+        finish locked 'another job took the lock, or its holder showed a heartbeat, while it was being broken'
       fi
       rm -rf "$broken"
     fi
     if take_lock; then
-      report_line "lock broken-stale ${shown_owner:-unknown owner}"
+      report_line "lock broken-$break_kind $shown_owner"
     else
-      report_line "lock busy ${shown_owner:-unknown owner}"
-      finish locked 'another job broke the stale lock first'
+      report_line "lock busy $shown_owner"
+      finish locked 'another job broke the lock first'
     fi
   else
-    report_line "lock busy ${shown_owner:-unknown owner}"
-    finish locked "another job holds the site lock${lock_age:+ (taken ${lock_age} s ago)}; it is stale after $lock_stale s"
+    report_line "lock busy $shown_owner"
+    finish locked "$(busy_reason)"
   fi
 fi
+start_heartbeat
 critical=0
 if [ -n "$signal_pending" ]; then on_signal "$signal_pending"; fi
 
@@ -711,6 +872,11 @@ if [ "$stale" = 0 ]; then
     split_tokens "$action" # our own file of validated "VERB PKGPATH PKGNAME" lines
     verb=$t1 pkgpath=$t2 pkgname=$t3
     index=$((index + 1))
+    # A lock taken from this job (a stopped or suspended job judged dead) means another job may be acting now.
+    if ! lock_is_ours; then
+      finish error "the site lock was taken from this job: $((index - 1)) of $n_actions action(s) done, the rest not run"
+    fi
+    keep_heartbeat
     result=ok message=
     case $verb in
       install)

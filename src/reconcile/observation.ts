@@ -1,4 +1,5 @@
 /** What gridpkg believes a site holds, taken from the last trustworthy job report. */
+import { describeLockOwner } from '../grid/protocol/lock-owner.js';
 import type {
   AuditFinding,
   AvailablePackage,
@@ -7,6 +8,7 @@ import type {
   PkgsrcResult,
   SiteReport,
 } from '../grid/protocol/types.js';
+import { printable } from '../report/untrusted.js';
 
 export interface KnownObservation {
   state: 'known';
@@ -77,6 +79,20 @@ export function observationFromReport(site: string, report: SiteReport, observed
   };
 }
 
+/** When the job broke the site lock of another job: says whose, and why, for the progress log. */
+export function brokenLockNote(report: SiteReport): string | undefined {
+  const lock = report.lock;
+  if (lock?.state !== 'broken-stale' && lock?.state !== 'broken-ended') return undefined;
+  const why =
+    lock.state === 'broken-ended'
+      ? 'the backend reported that job ended'
+      : 'it showed no heartbeat for longer than lockStaleAfter';
+  return `broke the site lock of ${lockOwner(report)}: ${why}`;
+}
+
+/** The lock's holder in words (job, host, pid, when taken, heartbeat age); site text, so made printable. */
 function lockOwner(report: SiteReport): string {
-  return report.lock && report.lock.state !== 'acquired' ? report.lock.owner : 'unknown owner';
+  const lock = report.lock;
+  if (!lock || lock.state === 'acquired') return 'unknown owner';
+  return printable(describeLockOwner(lock.owner, lock.holder), 300);
 }

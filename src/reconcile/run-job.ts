@@ -21,7 +21,7 @@ import {
 import type { ObservationStore } from '../state/observations.js';
 import { formatBytes } from '../state/read-capped.js';
 import type { InFlightJobs } from './in-flight.js';
-import { type Observation, observationFromReport } from './observation.js';
+import { brokenLockNote, type Observation, observationFromReport } from './observation.js';
 import type { SiteQueue } from './site-queue.js';
 import { StatusPoller } from './status-poller.js';
 
@@ -155,6 +155,8 @@ async function submitAndFollow(
     repository: desired.repository,
     lockStaleSeconds: desired.lockStaleSeconds,
     expectFingerprint: options.expectFingerprint,
+    // A site lock left by one of these (killed) jobs is broken at once, not after lockStaleAfter.
+    endedJobs: await context.ledger.endedJobs(desired.site),
     actions: options.actions ?? [],
   });
   if (backend.needsX509Proxy) {
@@ -294,6 +296,8 @@ async function follow(
         reason: tooLarge ?? unreadableReason(jobState, report.problem.message, output.stderr),
       };
   if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
+  const lockNote = report.ok ? brokenLockNote(report.report) : undefined;
+  if (lockNote) context.progress(entry.site, lockNote);
   // A locked site says nothing new about its packages: keep the last observation rather than forget it.
   if (observation.state === 'known' || !report.ok || report.report.status !== 'locked') {
     await context.observations.save(observation);

@@ -30,6 +30,11 @@ import type { YamlPath, YamlSource } from './yaml-source.js';
 
 export const DEFAULT_LOCK_STALE_SECONDS = 30 * 60;
 export const DEFAULT_JOB_TIMEOUT_SECONDS = 2 * 60 * 60;
+/**
+ * The shortest lockStaleAfter: a live job rewrites its lock's heartbeat at least every 10 s (src/grid/site-job.sh),
+ * so 60 s leaves 50 s for clock skew between worker nodes sharing the software area and for stalls (NFS, load).
+ */
+export const MIN_LOCK_STALE_SECONDS = 60;
 
 /** One schema-valid file of the spec. */
 export interface SpecDocument {
@@ -304,6 +309,17 @@ class Resolver {
     else this.rolesWithoutVo.set(key, { doc, path, role, sites: [site] });
   }
 
+  /** A lockStaleAfter so short that a live job's lock could look stale is refused (one error per setting). */
+  checkLockStale(doc: SpecDocument, path: YamlPath, value: number | string): void {
+    const seconds = durationSeconds(value);
+    if (seconds === undefined || Number.isNaN(seconds) || seconds >= MIN_LOCK_STALE_SECONDS) return;
+    this.error(
+      this.at(doc, [...path, 'lockStaleAfter']),
+      `${path.join('.')}.lockStaleAfter is ${seconds} s: below ${MIN_LOCK_STALE_SECONDS} s a running job's site lock could look stale and be broken`,
+      `use at least ${MIN_LOCK_STALE_SECONDS}s (default 30m): a live job renews the lock's heartbeat every few seconds, and the rest covers clock skew between worker nodes`,
+    );
+  }
+
   /** One error per vomsRole, naming every site it applies to that has no vo. */
   reportRolesWithoutVo(): void {
     for (const { doc, path, role, sites } of this.rolesWithoutVo.values()) {
@@ -491,6 +507,9 @@ class Resolver {
         ...localPaths(value, doc.dir),
       };
       // A site's proxy: replaces the defaults' one as a whole, like every other setting.
+      if (value.lockStaleAfter !== undefined) this.checkLockStale(doc, path, value.lockStaleAfter);
+      else if (defaults.lockStaleAfter !== undefined)
+        this.checkLockStale(root, ['defaults'], defaults.lockStaleAfter);
       if (value.proxy !== undefined) this.checkProxyRole(doc, [...path, 'proxy'], name, settings);
       else if (defaults.proxy !== undefined) this.checkProxyRole(root, ['defaults', 'proxy'], name, settings);
       return resolveSite(

@@ -5,7 +5,7 @@
  * An apply job that carries out a site's part of a plan records the plan's id; `plans/PLANID/SITE.json` then names
  * the last job that did, so re-running an applied plan finds its outcome instead of submitting again.
  */
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { JobMode } from '../grid/protocol/types.js';
@@ -155,6 +155,39 @@ export class Ledger {
     return entry as FinishedEntry;
   }
 
+  /**
+   * The most recent jobs of `site` that the backend reported ended — done or failed (cancelled and killed jobs
+   * are failed) — newest first, at most `limit`. A job merely `lost` (the controller stopped waiting; it may still
+   * run) or never submitted is not among them. The next job names these, so that a site lock one of them left
+   * behind is broken at once instead of after lockStaleAfter.
+   */
+  async endedJobs(site: string, limit = ENDED_JOBS_NAMED): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.historyDir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    // Job ids are SITE-MODE-STAMP-HEX (run-job.ts newJobId): the stamp orders them without reading every file.
+    const candidates = names
+      .filter((name) => name.startsWith(`${site}-`) && name.endsWith('.json'))
+      .map((name) => ({ name, stamp: JOB_STAMP.exec(name)?.[1] ?? '' }))
+      .sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0))
+      .slice(0, limit * 4);
+    const ended: Array<{ jobId: string; finishedAt: string }> = [];
+    for (const { name } of candidates) {
+      const text = await readIfExists(join(this.historyDir, name), `the end of job ${name}`).catch(
+        () => undefined,
+      );
+      const entry = text === undefined ? undefined : parseHistory(text);
+      if (entry?.site === site && (entry.jobState === 'done' || entry.jobState === 'failed'))
+        ended.push({ jobId: entry.jobId, finishedAt: entry.finishedAt });
+    }
+    ended.sort((a, b) => (a.finishedAt < b.finishedAt ? 1 : a.finishedAt > b.finishedAt ? -1 : 0));
+    return ended.slice(0, limit).map((e) => e.jobId);
+  }
+
   /** Drops an intent whose submitter died before submitting (same host, process gone). */
   async dropAbandonedIntent(entry: LedgerEntry): Promise<boolean> {
     if (entry.phase !== 'intent' || ownerAlive(entry) !== false) return false;
@@ -180,6 +213,25 @@ function parseJobRef(text: string): string | undefined {
   try {
     const { jobId } = JSON.parse(text) as { jobId?: unknown };
     return typeof jobId === 'string' && /^[A-Za-z0-9._-]+$/.test(jobId) ? jobId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many ended jobs a request names (the protocol allows up to 32). */
+const ENDED_JOBS_NAMED = 8;
+const JOB_STAMP = /-(\d{8}T\d{6}Z)-[0-9a-f]+\.json$/;
+
+/** A history file: the entry and its outcome; undefined when it is not one. */
+function parseHistory(text: string): (LedgerEntry & LedgerOutcome) | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<LedgerEntry & LedgerOutcome>;
+    const valid =
+      typeof value.jobId === 'string' &&
+      typeof value.site === 'string' &&
+      typeof value.jobState === 'string' &&
+      typeof value.finishedAt === 'string';
+    return valid ? (value as LedgerEntry & LedgerOutcome) : undefined;
   } catch {
     return undefined;
   }

@@ -13,6 +13,7 @@ import { pkgInfo } from './pkg_info.js';
 import { configFromEnv, type SimConfig } from './pkgdb.js';
 import { createRepository } from './repository.js';
 import { type CreateSiteOptions, createSite } from './site.js';
+import { withTestHooks } from './test-hooks.js';
 
 const TOOLS: Record<string, (tool: Tool, cfg: SimConfig, argv: readonly string[]) => number> = {
   pkg_info: pkgInfo,
@@ -73,7 +74,7 @@ async function simCreateSite(argv: readonly string[]): Promise<number> {
 
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd !== undefined && cmd in TOOLS) return runPkgTool(cmd, rest);
+  if (cmd !== undefined && cmd in TOOLS) return withTestHooks(cmd, process.env, () => runPkgTool(cmd, rest));
   try {
     if (cmd === 'sim-create-repository' && rest.length === 1) {
       processSink.stdout(`${await createRepository(rest[0] as string)}\n`);

@@ -66,7 +66,17 @@ describe('parseReport', () => {
       mode: 'apply',
       facts: { hostname: 'wn-042.example.org', os: 'Linux', arch: 'x86_64', shell: 'dash' },
       swdir: '/data/sw/pvier',
-      lock: { state: 'broken-stale', owner: 'old-job wn-007 4242 1763900000' },
+      lock: {
+        state: 'broken-stale',
+        owner: 'old-job wn-007 4242 1763900000',
+        holder: {
+          jobId: 'old-job',
+          host: 'wn-007',
+          pid: 4242,
+          takenAt: 1763900000,
+          heartbeatAgeSeconds: undefined,
+        },
+      },
       pkgsrc: { state: 'present', prefix: '/data/sw/pvier/pkg', version: '20170419' },
       fingerprintBefore: 'sha256:4f1c',
       fingerprintAfter: 'sha256:9ab0',
@@ -160,8 +170,56 @@ describe('parseReport', () => {
       '',
     ].join('\n');
     const r = report(parseReport(text));
-    expect(r.lock).toEqual({ state: 'busy', owner: 'j1 wn-1 77 1763900000' });
+    expect(r.lock).toEqual({
+      state: 'busy',
+      owner: 'j1 wn-1 77 1763900000',
+      holder: { jobId: 'j1', host: 'wn-1', pid: 77, takenAt: 1763900000, heartbeatAgeSeconds: undefined },
+    });
     expect(r.status).toBe('locked');
+  });
+
+  it('reads the lock owner with its heartbeat age, and keeps an owner it cannot read as text only', () => {
+    const locked = (lockLine: string) =>
+      report(
+        parseReport(
+          [
+            'gridpkg-report 1',
+            'job j2',
+            'mode probe',
+            'swdir /sw',
+            lockLine,
+            'status locked',
+            'end',
+            '',
+          ].join('\n'),
+        ),
+      ).lock;
+    expect(locked('lock busy j1 wn-1 77 1763900000 heartbeat 12')).toEqual({
+      state: 'busy',
+      owner: 'j1 wn-1 77 1763900000 heartbeat 12',
+      holder: { jobId: 'j1', host: 'wn-1', pid: 77, takenAt: 1763900000, heartbeatAgeSeconds: 12 },
+    });
+    for (const owner of [
+      'unknown owner',
+      'j1 wn-1 077 1763900000',
+      'j1 wn/1 77 1763900000',
+      'j1 wn-1 77 17639 x',
+    ]) {
+      expect(locked(`lock busy ${owner}`)).toEqual({ state: 'busy', owner });
+    }
+  });
+
+  it('accepts a lock broken because its job ended, with the full post-state', () => {
+    const r = report(
+      parseReport(
+        edit(lineOf('lock broken-stale'), 'lock broken-ended old-job wn-007 4242 1763900000 heartbeat 3'),
+      ),
+    );
+    expect(r.lock).toMatchObject({
+      state: 'broken-ended',
+      holder: { jobId: 'old-job', heartbeatAgeSeconds: 3 },
+    });
+    expect(r.status).toBe('partial');
   });
 
   it('reports a missing report', () => {

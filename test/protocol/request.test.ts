@@ -113,6 +113,7 @@ describe('encodeRequest', () => {
     ['prefix', (v) => ({ ...apply, prefix: v })],
     ['repository', (v) => ({ ...apply, repository: v })],
     ['expectFingerprint', (v) => ({ ...apply, expectFingerprint: v })],
+    ['endedJobs[1]', (v) => ({ ...apply, endedJobs: ['site-a-apply-20261123T090000Z-0a1b', v] })],
     [
       'actions[1].pkgpath',
       (v) => ({
@@ -150,6 +151,18 @@ describe('encodeRequest', () => {
     expect(thrown(() => encodeRequest({ ...apply, actions: [verb] })).field).toBe('actions[0].verb');
     const pattern = { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl>=2.7' } as const;
     expect(thrown(() => encodeRequest({ ...apply, actions: [pattern] })).field).toBe('actions[0].pkgname');
+  });
+
+  it('names ended jobs one per line, for probes and applies, and refuses more than the script takes', () => {
+    const ended = ['site-a-apply-20261123T090000Z-0a1b', 'site-a-probe-20261123T085500Z-ffee'];
+    const text = encodeRequest({ jobId: 'p', mode: 'probe', endedJobs: ended, actions: [] });
+    expect(text).toBe(
+      `gridpkg-request 1\njob p\nmode probe\nended-job ${ended[0]}\nended-job ${ended[1]}\nend\n`,
+    );
+    expect(encodeRequest({ ...apply, endedJobs: [] })).toBe(GOLDEN);
+    const many = Array.from({ length: 33 }, (_, i) => `job-${i}`);
+    expect(thrown(() => encodeRequest({ ...apply, endedJobs: many })).field).toBe('endedJobs');
+    expect(encodeRequest({ ...apply, endedJobs: many.slice(0, 32) }).match(/^ended-job /gm)).toHaveLength(32);
   });
 
   it('writes a repository URL as one token, and refuses a hostile one naming the field', () => {

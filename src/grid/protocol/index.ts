@@ -1,4 +1,5 @@
 // The site job protocol, version 1 (docs/site-job-protocol.md): request encoder, report parser, token sets.
+export { describeLockOwner, parseLockOwner } from './lock-owner.js';
 export { extractReportFromStdout, parseReport } from './report.js';
 export { encodeRequest, ProtocolError } from './request.js';
 export {
@@ -17,6 +18,7 @@ export {
   isVersionToken,
   isVoName,
   isVulnerabilityType,
+  MAX_ENDED_JOBS,
   MAX_JOB_ID_LENGTH,
   MAX_SECONDS,
   MAX_TOKEN_LENGTH,

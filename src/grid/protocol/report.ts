@@ -3,6 +3,8 @@
  * not at all: anything unexpected — a missing `end`, an unknown directive, a bad token, lines out of order —
  * gives `{ ok: false, problem }`, and the controller then treats the site as unknown. It never throws.
  */
+
+import { parseLockOwner } from './lock-owner.js';
 import {
   isAbsolutePath,
   isFactKey,
@@ -197,10 +199,12 @@ function parse(text: string | undefined): SiteReport {
         if (state === 'acquired') {
           if (f.text !== undefined) fail('lock acquired takes no owner');
           report.lock = { state };
-        } else if (state === 'busy' || state === 'broken-stale') {
-          report.lock = { state, owner: needText(f, fail, `lock ${state} without owner`) };
+        } else if (state === 'busy' || state === 'broken-stale' || state === 'broken-ended') {
+          const owner = needText(f, fail, `lock ${state} without owner`);
+          const holder = parseLockOwner(owner);
+          report.lock = holder ? { state, owner, holder } : { state, owner };
         } else {
-          fail('lock must be acquired, busy or broken-stale');
+          fail('lock must be acquired, busy, broken-stale or broken-ended');
         }
         break;
       }
@@ -338,7 +342,7 @@ function checkConsistency(report: SiteReport, statusLine: number | undefined): v
     fail('audit-status vulnerable and audit findings must go together');
   if (report.status === 'ok' || report.status === 'partial' || report.status === 'stale') {
     // These statuses promise the full post-state: it must all be there.
-    if (report.lock?.state !== 'acquired' && report.lock?.state !== 'broken-stale') fail('no lock was taken');
+    if (report.lock === undefined || report.lock.state === 'busy') fail('no lock was taken');
     if (report.pkgsrc?.state !== 'present') fail('pkgsrc is not reported present');
     if (!report.fingerprintBefore || !report.fingerprintAfter) fail('a fingerprint is missing');
     if (!report.auditStatus) fail('audit-status is missing');

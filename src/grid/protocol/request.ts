@@ -8,6 +8,7 @@ import {
   isRepository,
   isSeconds,
   isVoName,
+  MAX_ENDED_JOBS,
   MAX_JOB_ID_LENGTH,
 } from './tokens.js';
 import { type ActionVerb, type JobMode, PROTOCOL_VERSION, type SiteRequest } from './types.js';
@@ -92,6 +93,16 @@ export function encodeRequest(request: SiteRequest): string {
     if (!isFingerprint(request.expectFingerprint))
       throw new ProtocolError('expectFingerprint', request.expectFingerprint, RULES.fingerprint);
     lines.push(`expect-fingerprint ${request.expectFingerprint}`);
+  }
+  if (request.endedJobs !== undefined) {
+    if (!Array.isArray(request.endedJobs))
+      throw new ProtocolError('endedJobs', request.endedJobs, 'a list of job ids');
+    if (request.endedJobs.length > MAX_ENDED_JOBS)
+      throw new ProtocolError('endedJobs', request.endedJobs.length, `at most ${MAX_ENDED_JOBS} job ids`);
+    request.endedJobs.forEach((jobId, i) => {
+      if (!isJobId(jobId)) throw new ProtocolError(`endedJobs[${i}]`, jobId, RULES.jobId);
+      lines.push(`ended-job ${jobId}`);
+    });
   }
   if (!Array.isArray(request.actions))
     throw new ProtocolError('actions', request.actions, 'a list of actions');

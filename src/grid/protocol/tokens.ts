@@ -15,6 +15,8 @@ import { isValidPattern, isValidPkgName, isValidPkgPath } from '../../pkgsrc/ind
 export const MAX_TOKEN_LENGTH = 1024;
 /** Longest job id: job ids end up in file names and lock owner lines. */
 export const MAX_JOB_ID_LENGTH = 64;
+/** Most `ended-job` lines in one request (the script refuses more). */
+export const MAX_ENDED_JOBS = 32;
 /** Longest lock-stale value: 1–9 digits. */
 export const MAX_SECONDS = 999_999_999;
 

@@ -26,6 +26,11 @@ export interface SiteRequest {
   repository?: string;
   lockStaleSeconds?: number;
   expectFingerprint?: string;
+  /**
+   * Jobs of this site the backend reported ended (done, failed, cancelled): a site lock one of them still holds
+   * was left by a killed job and is broken at once (`lock broken-ended`). Never a job the controller merely lost.
+   */
+  endedJobs?: string[];
   actions: SiteAction[];
 }
 
@@ -62,10 +67,29 @@ export interface AuditFinding {
   url: string;
 }
 
+/** The job that holds (or held) a site lock, read from its owner line `JOBID HOST PID EPOCH [heartbeat AGE]`. */
+export interface LockHolder {
+  jobId: string;
+  host: string;
+  pid: number;
+  /** When the lock was taken: seconds since 1970 by the holder's clock. */
+  takenAt: number;
+  /** Seconds since its last heartbeat, by the reading job's clock; undefined when it has none. */
+  heartbeatAgeSeconds: number | undefined;
+}
+
+/** A lock found taken: kept (`busy`), or broken because its holder stopped beating (`stale`) or has ended. */
+export type LockFoundState = 'busy' | 'broken-stale' | 'broken-ended';
+
 export type LockResult =
   | { state: 'acquired' }
-  | { state: 'busy'; owner: string }
-  | { state: 'broken-stale'; owner: string };
+  | {
+      state: LockFoundState;
+      /** The owner as the report gives it (free text). */
+      owner: string;
+      /** The owner's fields, when its text is a well-formed owner line. */
+      holder?: LockHolder;
+    };
 
 export type PkgsrcResult =
   | { state: 'present'; prefix: string; version: string }

@@ -129,6 +129,34 @@ export const CASES: MalformedCase[] = [
     text: site('    lockStaleAfter: 30 minutes'),
   },
   {
+    name: 'lockStaleAfter so short that a live lock could look stale',
+    errors: [
+      "spec.yaml:4:21 sites.site-a.lockStaleAfter is 5 s: below 60 s a running job's site lock could look stale and be broken | use at least 60s (default 30m): a live job renews the lock's heartbeat every few seconds, and the rest covers clock skew between worker nodes",
+    ],
+    text: site('    lockStaleAfter: 5s'),
+  },
+  {
+    name: 'lockStaleAfter in defaults below the floor, reported once for every site',
+    errors: [
+      "spec.yaml:3:19 defaults.lockStaleAfter is 59 s: below 60 s a running job's site lock could look stale and be broken | use at least 60s (default 30m): a live job renews the lock's heartbeat every few seconds, and the rest covers clock skew between worker nodes",
+    ],
+    text: lines(H, 'defaults:', '  lockStaleAfter: 59', ...SITES),
+  },
+  {
+    name: 'a site may set lockStaleAfter at the floor over defaults below it',
+    errors: [
+      "spec.yaml:3:19 defaults.lockStaleAfter is 30 s: below 60 s a running job's site lock could look stale and be broken | use at least 60s (default 30m): a live job renews the lock's heartbeat every few seconds, and the rest covers clock skew between worker nodes",
+    ],
+    text: lines(
+      H,
+      'defaults:',
+      '  lockStaleAfter: 30s',
+      ...SITES.slice(0, 4),
+      '    lockStaleAfter: 1m',
+      ...SITES.slice(4),
+    ),
+  },
+  {
     name: 'zero job timeout',
     errors: [
       'spec.yaml:4:17 sites.site-a.jobTimeout must be at least 1 (got 0) | Seconds as a number, or a number with unit s, m, h or d ("30m").',
