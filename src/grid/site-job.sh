@@ -918,7 +918,10 @@ list_pkgdb >"$WORK/after"
   grep '^note ' "$WORK/after"
 } >>"$REPORT_TMP"
 
-# What the repository offers, from its pkg_summary (records separated by blank lines).
+# What the repository offers, from its pkg_summary (records separated by blank lines): one line per record,
+# "avail PKGNAME PKGPATH FILE_NAME PKGTOOLS_VERSION OPSYS MACHINE_ARCH DEPENDS..." (`-` for a value the record
+# lacks). A record with any unsafe value is skipped whole: a package listed without one of its DEPENDS would be
+# planned as if it needed less than pkg_add will ask for.
 list_summary() {
   awk '
     function name_ok(n) {
@@ -929,19 +932,41 @@ list_summary() {
       c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
       return c != "." && c != ".." && n != "." && n != ".." && c !~ /^-/ && n !~ /^-/
     }
-    function flush() {
+    function word_ok(w) {
+      return w == "" || (length(w) <= 1024 && w ~ /^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/ && w != "." && w != "..")
+    }
+    function pattern_ok(p,    i, ch, depth) {
+      if (length(p) > 1024 || p !~ /^[]A-Za-z0-9._+<>=*?{},[-]+$/ || p ~ /^-/) return 0
+      depth = 0
+      for (i = 1; i <= length(p); i++) {
+        ch = substr(p, i, 1)
+        if (ch == "{") depth++
+        else if (ch == "}" && --depth < 0) return 0
+      }
+      return depth == 0
+    }
+    function dash(w) { return w == "" ? "-" : w }
+    function flush(    line, i, ok) {
       if (n != "" || p != "") {
-        if (name_ok(n) && pkgpath_ok(p)) print "avail " n " " p
+        ok = name_ok(n) && pkgpath_ok(p) && word_ok(f) && word_ok(t) && word_ok(o) && word_ok(a)
+        line = "avail " n " " p " " dash(f) " " dash(t) " " dash(o) " " dash(a)
+        for (i = 1; i <= nd; i++) { if (!pattern_ok(d[i])) ok = 0; line = line " " d[i] }
+        if (ok) print line
         else bad++
       }
-      n = ""; p = ""
+      n = ""; p = ""; f = ""; t = ""; o = ""; a = ""; nd = 0
     }
     /^PKGNAME=/ { n = substr($0, 9); next }
     /^PKGPATH=/ { p = substr($0, 9); next }
+    /^FILE_NAME=/ { f = substr($0, 11); next }
+    /^PKGTOOLS_VERSION=/ { t = substr($0, 18); next }
+    /^OPSYS=/ { o = substr($0, 7); next }
+    /^MACHINE_ARCH=/ { a = substr($0, 14); next }
+    /^DEPENDS=/ { d[++nd] = substr($0, 9); next }
     /^$/ { flush() }
     END {
       flush()
-      if (bad) print "note " bad " pkg_summary record(s) with an unsafe PKGNAME or PKGPATH skipped"
+      if (bad) print "note " bad " pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped"
     }' "$1"
 }
 
