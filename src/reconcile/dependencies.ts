@@ -96,7 +96,7 @@ class Resolver {
   }
 
   run(changes: readonly PackageChange[], roots: PackageChange[]): Resolution {
-    const outcome = new Map<PackageChange, PackageChange>();
+    const outcome = new Map<PackageChange, PackageChange | AvailablePackage>();
     // Replacements first: a later install then sees the versions the site will hold.
     const ordered = [
       ...roots.filter((c) => c.kind !== 'install'),
@@ -109,7 +109,9 @@ class Resolver {
     const placedPaths = new Map<string, Planned>();
     for (const p of this.planned) if (!p.root) placedPaths.set(p.pkg.pkgpath, p);
     for (const change of changes) {
-      const resolved = outcome.get(change) ?? change;
+      const chosen = outcome.get(change) ?? change;
+      // A root that found its package: described now, once every later change has said whether it needs it too.
+      const resolved = 'kind' in chosen ? chosen : this.rootChange(change, chosen);
       const dependency = change.kind === 'unchanged' ? placedPaths.get(change.pkgpath) : undefined;
       if (dependency) {
         // A package the spec names (and the site holds) that another planned package needs in another version.
@@ -124,7 +126,7 @@ class Resolver {
   }
 
   /** Places the root's best candidate, or an older one that fits; blocks with the reason when none does. */
-  private resolveRoot(root: PackageChange): PackageChange {
+  private resolveRoot(root: PackageChange): PackageChange | AvailablePackage {
     const candidates = this.rootCandidates(root);
     if (candidates.length === 0) return root; // the repository listing lacks build facts: nothing to check
     const reasons: string[] = [];
@@ -134,15 +136,14 @@ class Resolver {
       this.placements = 0;
       const mark = this.undo.length;
       const why = this.place(candidate, undefined, root);
-      if (why === undefined) {
-        const planned = this.plannedByBase.get(this.repo.baseOf(candidate.pkgname));
-        return this.rootChange(root, candidate, planned?.neededBy ?? []);
-      }
+      if (why === undefined) return candidate;
       this.rollback(mark);
       reasons.push(why);
     }
     const reason = describeFailure(root.to as string, reasons);
-    if (root.kind === 'upgrade' && root.requirement.state === 'latest' && root.from !== undefined) {
+    const { pattern, state } = root.requirement;
+    const keeps = root.from !== undefined && (pattern === undefined || safeMatch(pattern, root.from));
+    if (root.kind === 'upgrade' && state === 'latest' && keeps) {
       // `latest` keeps what the site has when no newer version can be installed.
       return { ...root, kind: 'unchanged', to: root.from, reason: `stays: ${reason}` };
     }
@@ -347,7 +348,8 @@ class Resolver {
     return { ...change, kind: 'blocked', reason: problem };
   }
 
-  private rootChange(root: PackageChange, pkg: AvailablePackage, neededBy: string[]): PackageChange {
+  private rootChange(root: PackageChange, pkg: AvailablePackage): PackageChange {
+    const neededBy = this.plannedByBase.get(this.repo.baseOf(pkg.pkgname))?.neededBy ?? [];
     const kind: ChangeKind =
       root.from === undefined
         ? 'install'

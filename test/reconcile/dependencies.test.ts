@@ -232,6 +232,21 @@ describe('the dependency closure of a plan', () => {
     expect(plan.changes.filter((c) => c.pkgpath === 'devel/zlib')).toHaveLength(1);
   });
 
+  it('a package the spec asks for that a later change also needs is installed once, not as automatic', () => {
+    const repo = [...REPOSITORY, pkg('py311-numpy-1.26.4', 'math/py-numpy', ['python311>=3.11'])];
+    const spec = desired([requirement('lang/python311'), requirement('math/py-numpy')]);
+    const plan = planSite(spec, site([], repo));
+    expect(actionsOf(plan)).toEqual([
+      'install zlib-1.3.1 (automatic)',
+      'install python311-3.11.7',
+      'install py311-numpy-1.26.4',
+    ]);
+    expect(plan.changes.find((c) => c.pkgpath === 'lang/python311')?.neededBy).toEqual([
+      'py311-numpy-1.26.4',
+    ]);
+    expect(plan.changes.find((c) => c.pkgpath === 'devel/zlib')?.neededBy).toEqual(['python311-3.11.7']);
+  });
+
   it('plans as before from a report without DEPENDS or build facts (short avail lines)', () => {
     const short = REPOSITORY.map(({ pkgname, pkgpath }) => ({ pkgname, pkgpath }));
     const plan = planSite(desired([requirement('devel/hdf5')]), site(['zlib-1.2.13'], short));
