@@ -54,7 +54,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     const again = await world.run('plan', '--detailed-exitcode');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes.');
-  });
+  }, 180_000); // a safety net only: five pkg_add runs (dependencies are actions of their own) on a loaded machine
 
   it('upgrades to satisfy a version pattern', async () => {
     await world.addSite('site-a', ['gsl-2.7nb1']);

@@ -78,7 +78,7 @@ describe.each(availableShells())('a repository URL in the spec, job script under
     const again = await world.run('plan', '--detailed-exitcode');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes.');
-  });
+  }, 180_000); // a safety net only: five pkg_add runs (dependencies are actions of their own) on a loaded machine
 
   it('says the site could not read the repository when the URL is wrong, and installs nothing', async () => {
     await world.addSite('site-a');
