@@ -199,6 +199,39 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     expect(report.available.find((a) => a.pkgname === 'zlib-1.3.1')?.depends).toEqual([]);
   });
 
+  it('leaves out a whole pkg_summary record with an unsafe DEPENDS or FILE_NAME, and says so', async () => {
+    const { site, room } = await freshSite();
+    const hostile = join(site.swdir, 'hostile-repo');
+    await mkdir(hostile);
+    await writeFile(
+      join(hostile, 'pkg_summary'),
+      [
+        'DEPENDS=zlib>=1.3;rm -rf /',
+        'PKGNAME=evil-1.0',
+        'PKGPATH=misc/evil',
+        'FILE_NAME=evil-1.0.tgz',
+        '',
+        'PKGNAME=sneaky-1.0',
+        'PKGPATH=misc/sneaky',
+        'FILE_NAME=../../etc/passwd',
+        '',
+        'DEPENDS=zlib>=1.3',
+        'PKGNAME=good-1.0',
+        'PKGPATH=misc/good',
+        'OPSYS=Linux',
+        '',
+      ].join('\n'),
+    );
+    const report = reportOf(await room.run(shell, request(site, 'probe', { repository: hostile })));
+    expect(report.status).toBe('ok');
+    expect(report.available).toEqual([
+      { pkgname: 'good-1.0', pkgpath: 'misc/good', opsys: 'Linux', depends: ['zlib>=1.3'] },
+    ]);
+    expect(report.notes).toEqual([
+      '2 pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped',
+    ]);
+  });
+
   it('marks an install named on an automatic line as automatic, and only that one', async () => {
     const { site, room } = await freshSite({ installed: ['zlib-1.2.13'] });
     const run = await room.run(
