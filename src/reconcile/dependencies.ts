@@ -277,7 +277,11 @@ class Resolver {
       this.rollback(mark);
       reasons.push(why);
     }
-    return describeFailure(candidates[0]?.pkgname ?? pattern, reasons);
+    // The newest candidate's reason, then (briefly) why the others do not fit.
+    const [first = `no candidate for ${pattern}`, ...others] = reasons;
+    if (others.length === 0) return first;
+    const more = others.length > 2 ? `; and ${others.length - 2} more` : '';
+    return `${first} (other candidates: ${others.slice(0, 2).join('; ')}${more})`;
   }
 
   private addNeededBy(planned: Planned, neededBy: string): void {
@@ -415,7 +419,7 @@ function describeFailure(first: string, reasons: string[]): string {
   if (rest.length === 0) return best;
   const shown = rest.slice(0, 3).join('; ');
   const more = rest.length > 3 ? `; and ${rest.length - 3} more` : '';
-  return `${best}; older candidates do not fit either: ${shown}${more}`;
+  return `${best}; older versions do not fit either: ${shown}${more}`;
 }
 
 function versionOrder(a: string, b: string): number {
