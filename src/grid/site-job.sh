@@ -285,9 +285,11 @@ split_tokens() {
 req_job='' req_mode='' req_vo='' req_swdir='' req_prefix='' req_repository='' req_lock_stale='' req_expect=''
 req_ended=' '   # job ids of ended-job lines, each followed by a space: " ID1 ID2 "
 n_ended=0
+req_automatic=' ' # PKGNAMEs of automatic lines, each followed by a space: installs to mark automatic
 req_error=      # set to the reason when the request is refused
 n_actions=0     # validated actions are kept in $WORK/actions, one "VERB PKGPATH PKGNAME" per line
 first_action=0  # line number of the first action
+first_automatic=0 # line number of the first automatic line
 : >"$WORK/actions"
 
 # Refuses the request: sets req_error for the current line (quoted back sanitised, as free text).
@@ -315,7 +317,7 @@ request_line() {
   case $line in *' '*) args=${line#* } ;; *) args= ;; esac
   split_tokens "$args" || { bad "too many fields for $directive"; return 1; }
   case $directive in
-    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint | ended-job)
+    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint | ended-job | automatic)
       [ "$ntok" = 1 ] || { bad "$directive takes one value"; return 1; }
       ;;
     action)
@@ -372,6 +374,12 @@ request_line() {
       n_ended=$((n_ended + 1))
       req_ended="$req_ended$t1 "
       ;;
+    automatic)
+      is_pkgname "$t1" || { bad 'bad automatic PKGNAME'; return 1; }
+      case $req_automatic in *" $t1 "*) bad 'duplicate automatic'; return 1 ;; esac
+      [ "$first_automatic" != 0 ] || first_automatic=$lineno
+      req_automatic="$req_automatic$t1 "
+      ;;
     action)
       case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
       is_pkgpath "$t2" || { bad 'bad PKGPATH'; return 1; }
@@ -414,6 +422,7 @@ read_request() {
   [ -n "$req_mode" ] || { req_error="invalid request line $seen_end: no mode line"; return 1; }
   if [ "$req_mode" = probe ]; then
     [ "$n_actions" = 0 ] || { req_error="invalid request line $first_action: a probe carries no actions"; return 1; }
+    [ "$first_automatic" = 0 ] || { req_error="invalid request line $first_automatic: a probe carries no automatic lines"; return 1; }
     [ -z "$req_expect" ] || { req_error="invalid request line $seen_end: expect-fingerprint is for apply jobs"; return 1; }
   fi
   return 0
@@ -865,6 +874,16 @@ is_installed() {
   "$PKG_INFO" -E "$1" </dev/null >/dev/null 2>&1 3>&-
 }
 
+# An install the plan makes only because another package needs it is marked automatic, as pkg_add marks the
+# dependencies it pulls in itself (so pkg_info -u and import still tell what the VO asked for).
+mark_automatic() {
+  case $req_automatic in
+    *" $1 "*)
+      run_tool "$PKG_ADMIN" set automatic=YES "$1" || message="installed, but not marked automatic: $tool_message"
+      ;;
+  esac
+}
+
 failed=0
 index=0
 if [ "$stale" = 0 ]; then
@@ -884,6 +903,8 @@ if [ "$stale" = 0 ]; then
           result=skipped message='already installed'
         elif ! run_tool "$PKG_ADD" "$pkgname"; then
           result=failed message=$tool_message
+        else
+          mark_automatic "$pkgname"
         fi
         ;;
       upgrade | downgrade)
@@ -918,7 +939,10 @@ list_pkgdb >"$WORK/after"
   grep '^note ' "$WORK/after"
 } >>"$REPORT_TMP"
 
-# What the repository offers, from its pkg_summary (records separated by blank lines).
+# What the repository offers, from its pkg_summary (records separated by blank lines): one line per record,
+# "avail PKGNAME PKGPATH FILE_NAME PKGTOOLS_VERSION OPSYS MACHINE_ARCH DEPENDS..." (`-` for a value the record
+# lacks). A record with any unsafe value is skipped whole: a package listed without one of its DEPENDS would be
+# planned as if it needed less than pkg_add will ask for.
 list_summary() {
   awk '
     function name_ok(n) {
@@ -929,19 +953,41 @@ list_summary() {
       c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
       return c != "." && c != ".." && n != "." && n != ".." && c !~ /^-/ && n !~ /^-/
     }
-    function flush() {
+    function word_ok(w) {
+      return w == "" || (length(w) <= 1024 && w ~ /^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/ && w != "." && w != "..")
+    }
+    function pattern_ok(p,    i, ch, depth) {
+      if (length(p) > 1024 || p !~ /^[]A-Za-z0-9._+<>=*?{},[-]+$/ || p ~ /^-/) return 0
+      depth = 0
+      for (i = 1; i <= length(p); i++) {
+        ch = substr(p, i, 1)
+        if (ch == "{") depth++
+        else if (ch == "}" && --depth < 0) return 0
+      }
+      return depth == 0
+    }
+    function dash(w) { return w == "" ? "-" : w }
+    function flush(    line, i, ok) {
       if (n != "" || p != "") {
-        if (name_ok(n) && pkgpath_ok(p)) print "avail " n " " p
+        ok = name_ok(n) && pkgpath_ok(p) && word_ok(f) && word_ok(t) && word_ok(o) && word_ok(a)
+        line = "avail " n " " p " " dash(f) " " dash(t) " " dash(o) " " dash(a)
+        for (i = 1; i <= nd; i++) { if (!pattern_ok(d[i])) ok = 0; line = line " " d[i] }
+        if (ok) print line
         else bad++
       }
-      n = ""; p = ""
+      n = ""; p = ""; f = ""; t = ""; o = ""; a = ""; nd = 0
     }
     /^PKGNAME=/ { n = substr($0, 9); next }
     /^PKGPATH=/ { p = substr($0, 9); next }
+    /^FILE_NAME=/ { f = substr($0, 11); next }
+    /^PKGTOOLS_VERSION=/ { t = substr($0, 18); next }
+    /^OPSYS=/ { o = substr($0, 7); next }
+    /^MACHINE_ARCH=/ { a = substr($0, 14); next }
+    /^DEPENDS=/ { d[++nd] = substr($0, 9); next }
     /^$/ { flush() }
     END {
       flush()
-      if (bad) print "note " bad " pkg_summary record(s) with an unsafe PKGNAME or PKGPATH skipped"
+      if (bad) print "note " bad " pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped"
     }' "$1"
 }
 

@@ -21,6 +21,13 @@ export interface PackageChange {
   reason?: string;
   /** For a change an ignore rule suppressed: what it would have been. */
   ignored?: { kind: ChangeKind; to?: string };
+  /** For an install or replacement: the package's FILE_NAME in the repository, when pkg_summary gave one. */
+  file?: string;
+  /** A change made because these planned packages need it (DEPENDS), not (only) because the spec asks. */
+  neededBy?: string[];
+  /** An install only a dependency asks for: added as automatic, as pkg_add marks what it pulls in. */
+  automatic?: boolean;
+  /** The spec's requirement; for a dependency the spec does not name, one made for it (see dependencies.ts). */
   requirement: Requirement;
 }
 

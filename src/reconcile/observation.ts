@@ -26,6 +26,8 @@ export interface KnownObservation {
   audit: AuditFinding[];
   /** The report's `note` lines: what the job skipped (absent in observations saved by older versions). */
   notes?: string[];
+  /** The site's `uname -s` and `uname -m` (facts `os`, `arch`), which pkg_add checks packages against. */
+  host?: { os: string | undefined; arch: string | undefined };
 }
 
 export interface UnknownObservation {
@@ -75,6 +77,7 @@ export function observationFromReport(site: string, report: SiteReport, observed
     available: report.available,
     repositoryReadable: report.available.length > 0,
     audit: report.audit,
+    host: { os: report.facts.os, arch: report.facts.arch },
     ...notes,
   };
 }

@@ -5,6 +5,7 @@
 import type { AuditFinding, SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState, IgnoreRule } from '../spec/types.js';
+import { resolveDependencies } from './dependencies.js';
 import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
@@ -48,13 +49,15 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
   }
 
   const index = indexObservation(observation);
-  const changes = blockBreakingChanges(
+  const resolution = resolveDependencies(
     applyIgnores(
       desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
       desired.ignores ?? [],
     ),
     observation,
+    desired.requirements,
   );
+  const changes = blockBreakingChanges(resolution.changes, observation);
   const reasons = changes
     .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
     .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
@@ -65,7 +68,7 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
       : changes.some(isAction)
         ? 'changes'
         : 'in-sync';
-  const actions = outcome === 'changes' ? orderActions(changes, observation) : [];
+  const actions = outcome === 'changes' ? orderActions(changes, observation, resolution.order) : [];
   const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
   const notes = observation.notes ?? [];
   return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons, audit, notes };
@@ -156,20 +159,35 @@ function blockBreakingChanges(changes: PackageChange[], observation: KnownObserv
   }
 }
 
-/** Removals first, dependents before what they depend on; then replacements; then installs. */
-function orderActions(changes: PackageChange[], observation: KnownObservation): SiteAction[] {
+/**
+ * Removals first, dependents before what they depend on; then replacements and installs, each after the packages
+ * it needs (the resolver's order); changes the resolver did not order keep replacements before installs.
+ */
+function orderActions(
+  changes: PackageChange[],
+  observation: KnownObservation,
+  resolvedOrder: readonly string[],
+): SiteAction[] {
   const toAction = (c: PackageChange): SiteAction => ({
     verb: c.kind as SiteAction['verb'],
     pkgpath: c.pkgpath,
     pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
+    ...(c.kind !== 'remove' && c.file !== undefined ? { file: c.file } : {}),
+    ...(c.kind === 'install' && c.automatic ? { automatic: true } : {}),
   });
   const removals = orderRemovals(
     changes.filter((c) => c.kind === 'remove'),
     observation,
   );
-  const replacements = changes.filter((c) => c.kind === 'upgrade' || c.kind === 'downgrade');
-  const installs = changes.filter((c) => c.kind === 'install');
-  return [...removals, ...replacements, ...installs].map(toAction);
+  const position = new Map(resolvedOrder.map((name, i) => [name, i]));
+  const rank = (c: PackageChange): number => position.get(c.to as string) ?? resolvedOrder.length;
+  const additions = [
+    ...changes.filter((c) => c.kind === 'upgrade' || c.kind === 'downgrade'),
+    ...changes.filter((c) => c.kind === 'install'),
+  ];
+  // A stable sort: what the resolver ordered, dependencies first; the rest after, in their old order.
+  const ordered = additions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
+  return [...removals, ...ordered.map((x) => x.c)].map(toAction);
 }
 
 function orderRemovals(removals: PackageChange[], observation: KnownObservation): PackageChange[] {

@@ -99,8 +99,17 @@ function line(change: PackageChange, style: Style): string {
         : change.kind === 'unchanged'
           ? style.dim
           : style.yellow;
-  const what = describe(change);
+  const what = `${describe(change)}${neededBy(change)}`;
   return `  ${colour(`${symbol} ${siteName(change.pkgpath).padEnd(24)}`)} ${what}`;
+}
+
+/** Why a dependency change is in the plan: ` (needed by hdf5-1.14.3)`, or ` (dependency)` for an automatic one. */
+function neededBy(change: PackageChange): string {
+  if (!['install', 'upgrade', 'downgrade', 'blocked'].includes(change.kind)) return '';
+  const names = change.neededBy ?? [];
+  if (names.length === 0) return '';
+  const shown = names.slice(0, 3).map(siteName).join(', ');
+  return ` (needed by ${shown}${names.length > 3 ? ` and ${names.length - 3} more` : ''})`;
 }
 
 function describe(change: PackageChange): string {

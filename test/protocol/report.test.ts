@@ -281,6 +281,45 @@ describe('parseReport', () => {
     expect(p.message.length).toBeGreaterThan(0);
   });
 
+  it('reads the long avail line: FILE_NAME, build facts and DEPENDS, `-` for what a record lacks', () => {
+    const n = lineOf('avail zlib');
+    const parsed = report(
+      parseReport(
+        edit(
+          n,
+          'avail hdf5-1.14.3 devel/hdf5 hdf5-1.14.3.tgz 20091115 Linux x86_64 zlib>=1.3 {szip,libaec}>=1\n' +
+            'avail zlib-1.3.1 devel/zlib - - - -',
+        ),
+      ),
+    );
+    expect(parsed.available).toEqual([
+      { pkgname: 'gsl-2.8', pkgpath: 'math/gsl' },
+      {
+        pkgname: 'hdf5-1.14.3',
+        pkgpath: 'devel/hdf5',
+        fileName: 'hdf5-1.14.3.tgz',
+        pkgtoolsVersion: '20091115',
+        opsys: 'Linux',
+        machineArch: 'x86_64',
+        depends: ['zlib>=1.3', '{szip,libaec}>=1'],
+      },
+      { pkgname: 'zlib-1.3.1', pkgpath: 'devel/zlib', depends: [] },
+    ]);
+  });
+
+  it.each([
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz',
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz 20091115 Linux',
+    'avail zlib-1.3.1 devel/zlib ../zlib.tgz 20091115 Linux x86_64',
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz 2009;1115 Linux x86_64',
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz 20091115 Linux x86_64 a>=1;rm',
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz 20091115 Linux x86_64 {a>=1',
+    'avail zlib-1.3.1 devel/zlib zlib-1.3.1.tgz 20091115 Linux x86_64 a>=1 ',
+  ])('refuses a bad long avail line: %j', (bad) => {
+    const n = lineOf('avail zlib');
+    expect(problem(parseReport(edit(n, bad)))).toMatchObject({ line: n });
+  });
+
   it('reports a missing status', () => {
     const p = problem(parseReport(edit(lineOf('status'), undefined)));
     expect(p).toEqual({ line: lineOf('status'), message: 'no status line before end' });

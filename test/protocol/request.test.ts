@@ -178,6 +178,21 @@ describe('encodeRequest', () => {
     }
   });
 
+  it('names each install only a dependency asks for once, on an automatic line after the actions', () => {
+    const text = encodeRequest({
+      ...apply,
+      actions: [
+        { verb: 'install', pkgpath: 'devel/zlib', pkgname: 'zlib-1.3.1', automatic: true },
+        { verb: 'install', pkgpath: 'devel/hdf5', pkgname: 'hdf5-1.14.3' },
+        { verb: 'upgrade', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', automatic: true },
+      ],
+    });
+    expect(text).toContain(
+      'action install devel/zlib zlib-1.3.1\naction install devel/hdf5 hdf5-1.14.3\n' +
+        'action upgrade math/gsl gsl-2.8\nautomatic zlib-1.3.1\nend\n',
+    );
+  });
+
   it('refuses actions and an expected fingerprint in a probe', () => {
     const probe: SiteRequest = { jobId: 'p', mode: 'probe', actions: [] };
     expect(thrown(() => encodeRequest({ ...probe, actions: apply.actions })).field).toBe('actions');

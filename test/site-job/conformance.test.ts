@@ -119,6 +119,13 @@ const KINDS: Kind[] = [
     ]),
   },
   {
+    name: 'automatic PKGNAME',
+    accepts: isPkgName,
+    line: (t) => `automatic ${t}`,
+    mode: 'apply',
+    samples: random(9, ['zlib-1.3.1', 'zlib', '-zlib-1.3.1', 'zlib-1.3.1;x', 'py311-numpy-1.26.4']),
+  },
+  {
     name: 'seconds',
     accepts: isSecondsToken,
     line: (t) => `lock-stale ${t}`,

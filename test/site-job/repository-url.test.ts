@@ -130,8 +130,11 @@ const requestsOf = (tag: string) => seen.filter((line) => line.includes(` /t/${t
 const AVAILABLE = DEFAULT_PACKAGES.map((p) => ({ pkgname: p.pkgname, pkgpath: p.pkgpath })).sort((a, b) =>
   a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0,
 );
-const sorted = <T extends { pkgname: string }>(list: readonly T[]): T[] =>
-  [...list].sort((a, b) => (a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0));
+/** PKGNAME and PKGPATH of each `avail` line, sorted (the build facts and DEPENDS are checked in site-job.test.ts). */
+const sorted = (list: readonly { pkgname: string; pkgpath: string }[]) =>
+  list
+    .map(({ pkgname, pkgpath }) => ({ pkgname, pkgpath }))
+    .sort((a, b) => (a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0));
 
 const shells = SHELLS.filter(
   (s) =>

@@ -184,6 +184,76 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     expect(second.fingerprintAfter).toBe(report.fingerprintAfter);
   });
 
+  it('lists each available package with its file, build facts and DEPENDS', async () => {
+    const { site, room } = await freshSite();
+    const report = reportOf(await room.run(shell, request(site, 'probe')));
+    expect(report.available.find((a) => a.pkgname === 'root-6.30.02')).toEqual({
+      pkgname: 'root-6.30.02',
+      pkgpath: 'math/root',
+      fileName: 'root-6.30.02.tgz',
+      pkgtoolsVersion: '20091115',
+      opsys: 'Linux',
+      machineArch: 'x86_64',
+      depends: ['fftw>=3', 'gsl>=2.7', 'python311>=3.11'],
+    });
+    expect(report.available.find((a) => a.pkgname === 'zlib-1.3.1')?.depends).toEqual([]);
+  });
+
+  it('leaves out a whole pkg_summary record with an unsafe DEPENDS or FILE_NAME, and says so', async () => {
+    const { site, room } = await freshSite();
+    const hostile = join(site.swdir, 'hostile-repo');
+    await mkdir(hostile);
+    await writeFile(
+      join(hostile, 'pkg_summary'),
+      [
+        'DEPENDS=zlib>=1.3;rm -rf /',
+        'PKGNAME=evil-1.0',
+        'PKGPATH=misc/evil',
+        'FILE_NAME=evil-1.0.tgz',
+        '',
+        'PKGNAME=sneaky-1.0',
+        'PKGPATH=misc/sneaky',
+        'FILE_NAME=../../etc/passwd',
+        '',
+        'DEPENDS=zlib>=1.3',
+        'PKGNAME=good-1.0',
+        'PKGPATH=misc/good',
+        'OPSYS=Linux',
+        '',
+      ].join('\n'),
+    );
+    const report = reportOf(await room.run(shell, request(site, 'probe', { repository: hostile })));
+    expect(report.status).toBe('ok');
+    expect(report.available).toEqual([
+      { pkgname: 'good-1.0', pkgpath: 'misc/good', opsys: 'Linux', depends: ['zlib>=1.3'] },
+    ]);
+    expect(report.notes).toEqual([
+      '2 pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped',
+    ]);
+  });
+
+  it('marks an install named on an automatic line as automatic, and only that one', async () => {
+    const { site, room } = await freshSite({ installed: ['zlib-1.2.13'] });
+    const run = await room.run(
+      shell,
+      request(site, 'apply', {
+        actions: [
+          action('upgrade', 'zlib-1.3.1'),
+          { ...action('install', 'gsl-2.8'), automatic: true },
+          action('install', 'hdf5-1.14.3'),
+        ],
+      }),
+    );
+    const report = reportOf(run);
+    expect(report.status).toBe('ok');
+    expect(report.actions.map((a) => `${a.verb} ${a.pkgname} ${a.result}`)).toEqual([
+      'upgrade zlib-1.3.1 ok',
+      'install gsl-2.8 ok',
+      'install hdf5-1.14.3 ok',
+    ]);
+    expect(userPackages(report, BOOTSTRAP_PACKAGES)).toEqual(['gsl-2.8*', 'hdf5-1.14.3', 'zlib-1.3.1']);
+  });
+
   it('upgrades gsl 2.7nb1 to 2.8 and downgrades it to 2.6', async () => {
     const { site, room } = await freshSite({ installed: ['gsl-2.7nb1'] });
     const up = reportOf(

@@ -7,7 +7,9 @@
 import { parseLockOwner } from './lock-owner.js';
 import {
   isAbsolutePath,
+  isBuildInfoToken,
   isFactKey,
+  isFileName,
   isFingerprint,
   isFreeText,
   isJobId,
@@ -276,13 +278,10 @@ function parse(text: string | undefined): SiteReport {
         break;
       }
       case 'avail': {
-        const [pkgname = '', pkgpath = ''] = exact(rest, 2, fail);
-        if (!isPkgName(pkgname)) fail('bad avail PKGNAME');
-        if (!isPkgPath(pkgpath)) fail('bad avail PKGPATH');
+        const pkg = parseAvail(rest, fail);
         // A repository may list a package twice (concatenated summaries); one entry is enough.
-        if (!available.has(pkgname)) {
-          available.add(pkgname);
-          const pkg: AvailablePackage = { pkgname, pkgpath };
+        if (!available.has(pkg.pkgname)) {
+          available.add(pkg.pkgname);
           report.available.push(pkg);
         }
         break;
@@ -324,6 +323,43 @@ function parse(text: string | undefined): SiteReport {
   if (!ended) throw new Problem(lines.length, 'truncated report: no end line');
   checkConsistency(report, statusLine);
   return report;
+}
+
+/**
+ * `avail PKGNAME PKGPATH` (short form) or `avail PKGNAME PKGPATH FILE_NAME PKGTOOLS_VERSION OPSYS MACHINE_ARCH
+ * [DEPENDS...]` (long form: `-` for a value the record lacks, one token per DEPENDS pattern).
+ */
+function parseAvail(rest: string | undefined, fail: Fail): AvailablePackage {
+  const tokens = rest === undefined ? [] : rest.split(' ');
+  const [pkgname = '', pkgpath = '', fileName, toolsVersion, opsys, arch, ...depends] = tokens;
+  if (tokens.length !== 2 && tokens.length < 6)
+    fail('avail takes PKGNAME PKGPATH, then the build facts or none');
+  if (!isPkgName(pkgname)) fail('bad avail PKGNAME');
+  if (!isPkgPath(pkgpath)) fail('bad avail PKGPATH');
+  if (tokens.length === 2) return { pkgname, pkgpath };
+  const optional = (
+    token: string | undefined,
+    ok: (t: string) => boolean,
+    what: string,
+  ): string | undefined => {
+    if (token === '-') return undefined;
+    if (token === undefined || !ok(token)) fail(`bad avail ${what}`);
+    return token;
+  };
+  const pkg: AvailablePackage = { pkgname, pkgpath, depends: [] };
+  const file = optional(fileName, isFileName, 'FILE_NAME');
+  if (file !== undefined) pkg.fileName = file;
+  const tools = optional(toolsVersion, isBuildInfoToken, 'PKGTOOLS_VERSION');
+  if (tools !== undefined) pkg.pkgtoolsVersion = tools;
+  const os = optional(opsys, isBuildInfoToken, 'OPSYS');
+  if (os !== undefined) pkg.opsys = os;
+  const machine = optional(arch, isBuildInfoToken, 'MACHINE_ARCH');
+  if (machine !== undefined) pkg.machineArch = machine;
+  for (const pattern of depends) {
+    if (!isPattern(pattern)) fail('bad avail DEPENDS pattern');
+    pkg.depends?.push(pattern);
+  }
+  return pkg;
 }
 
 /** Whole-report rules: a report whose parts contradict each other is not trusted either. */

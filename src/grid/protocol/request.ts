@@ -115,6 +115,11 @@ export function encodeRequest(request: SiteRequest): string {
     if (!isPkgName(action.pkgname)) throw new ProtocolError(`${at}.pkgname`, action.pkgname, RULES.pkgname);
     lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname}`);
   });
+  // Installs only a dependency asks for: the job marks them automatic once added (pkg_admin set automatic=YES).
+  const automatic = new Set(
+    request.actions.filter((a) => a.verb === 'install' && a.automatic === true).map((a) => a.pkgname),
+  );
+  for (const pkgname of automatic) lines.push(`automatic ${pkgname}`);
   lines.push('end');
   return `${lines.join('\n')}\n`;
 }

@@ -98,6 +98,19 @@ export function isVersionToken(token: unknown): token is string {
   return sane(token) && PKG_CHARS.test(token);
 }
 
+/**
+ * A package's FILE_NAME in the repository (`gsl-2.8.tgz`): `A-Z a-z 0-9 . _ - +`, no `/`, not `.` or `..`, so it
+ * names a file inside the repository directory and nothing else.
+ */
+export function isFileName(token: unknown): token is string {
+  return sane(token) && PKG_CHARS.test(token) && token !== '.' && token !== '..';
+}
+
+/** PKGTOOLS_VERSION, OPSYS and MACHINE_ARCH of an `avail` line: `A-Z a-z 0-9 . _ - +`. */
+export function isBuildInfoToken(token: unknown): token is string {
+  return sane(token) && PKG_CHARS.test(token);
+}
+
 /** The vulnerability type of an `audit` line (`denial-of-service`): `A-Z a-z 0-9 . _ - +`. */
 export function isVulnerabilityType(token: unknown): token is string {
   return sane(token) && PKG_CHARS.test(token);

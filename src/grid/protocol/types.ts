@@ -14,6 +14,10 @@ export interface SiteAction {
   verb: ActionVerb;
   pkgpath: string;
   pkgname: string;
+  /** For install, upgrade, downgrade: the package's FILE_NAME in the repository (pkg_summary), when it gave one. */
+  file?: string;
+  /** An install the plan makes only because another package needs it: pkg_add would mark it automatic. */
+  automatic?: boolean;
 }
 
 export interface SiteRequest {
@@ -45,9 +49,22 @@ export interface InstalledPackage {
   automatic: boolean;
 }
 
+/**
+ * One package the repository offers, from its pkg_summary record. The fields after PKGPATH come from the long
+ * `avail` line; a report of the short form (or a record without them) leaves them undefined.
+ */
 export interface AvailablePackage {
   pkgname: string;
   pkgpath: string;
+  /** FILE_NAME: the package file in the repository directory. */
+  fileName?: string;
+  /** PKGTOOLS_VERSION: the pkg_install version the package was built with (pkg_add refuses newer than its own). */
+  pkgtoolsVersion?: string;
+  /** OPSYS and MACHINE_ARCH the package was built for. */
+  opsys?: string;
+  machineArch?: string;
+  /** DEPENDS patterns, in order; undefined when the report did not say (short `avail` line). */
+  depends?: string[];
 }
 
 export interface Dependency {
