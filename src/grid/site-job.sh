@@ -756,22 +756,9 @@ report_line "pkgsrc present $prefix $pkg_install_version"
 # 7. Fingerprint before; optimistic concurrency
 # ---------------------------------------------------------------------------------------------------------------
 
-# Lists the package database in one awk pass: "pkg PKGNAME PKGPATH AUTOMATIC" lines, then "dep PKGNAME PATTERN"
-# lines, then "note ..." lines for whatever had to be skipped. Directory names are checked here, file contents
-# in awk, with the same rules as the token checks above.
-list_pkgdb() {
-  unsafe=0
-  : >"$WORK/names"
-  for entry in "$pkgdb"/*; do
-    if [ -d "$entry" ] && [ -f "$entry/+CONTENTS" ]; then
-      if is_pkgname "${entry##*/}"; then
-        printf '%s\n' "${entry##*/}" >>"$WORK/names"
-      else
-        unsafe=$((unsafe + 1))
-      fi
-    fi
-  done
-  awk -v db="$pkgdb" '
+# awk functions shared by the programs that read the package database and pkg_summary: the PKGPATH and
+# dependency-pattern character sets of the protocol (src/grid/protocol/tokens.ts), checked on the site too.
+AWK_TOKEN_CHECKS='
     function pkgpath_ok(p,    c, n) {
       if (length(p) > 1024 || p !~ /^[A-Za-z0-9._+-]+\/[A-Za-z0-9._+-]+$/) return 0
       c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
@@ -787,6 +774,24 @@ list_pkgdb() {
       }
       return depth == 0
     }
+'
+
+# Lists the package database in one awk pass: "pkg PKGNAME PKGPATH AUTOMATIC" lines, then "dep PKGNAME PATTERN"
+# lines, then "note ..." lines for whatever had to be skipped. Directory names are checked here, file contents
+# in awk, with the same rules as the token checks above.
+list_pkgdb() {
+  unsafe=0
+  : >"$WORK/names"
+  for entry in "$pkgdb"/*; do
+    if [ -d "$entry" ] && [ -f "$entry/+CONTENTS" ]; then
+      if is_pkgname "${entry##*/}"; then
+        printf '%s\n' "${entry##*/}" >>"$WORK/names"
+      else
+        unsafe=$((unsafe + 1))
+      fi
+    fi
+  done
+  awk -v db="$pkgdb" "$AWK_TOKEN_CHECKS"'
     {
       name = $0; path = "-"; auto = "no"
       f = db "/" name "/+BUILD_INFO"
@@ -944,27 +949,12 @@ list_pkgdb >"$WORK/after"
 # lacks). A record with any unsafe value is skipped whole: a package listed without one of its DEPENDS would be
 # planned as if it needed less than pkg_add will ask for.
 list_summary() {
-  awk '
+  awk "$AWK_TOKEN_CHECKS"'
     function name_ok(n) {
       return length(n) <= 1024 && n ~ /^[A-Za-z0-9_+]([A-Za-z0-9._+-]*[A-Za-z0-9._+])?-[0-9][A-Za-z0-9._+]*$/
     }
-    function pkgpath_ok(p,    c, n) {
-      if (length(p) > 1024 || p !~ /^[A-Za-z0-9._+-]+\/[A-Za-z0-9._+-]+$/) return 0
-      c = p; sub(/\/.*/, "", c); n = p; sub(/^[^\/]*\//, "", n)
-      return c != "." && c != ".." && n != "." && n != ".." && c !~ /^-/ && n !~ /^-/
-    }
     function word_ok(w) {
       return w == "" || (length(w) <= 1024 && w ~ /^[A-Za-z0-9._+][A-Za-z0-9._+-]*$/ && w != "." && w != "..")
-    }
-    function pattern_ok(p,    i, ch, depth) {
-      if (length(p) > 1024 || p !~ /^[]A-Za-z0-9._+<>=*?{},[-]+$/ || p ~ /^-/) return 0
-      depth = 0
-      for (i = 1; i <= length(p); i++) {
-        ch = substr(p, i, 1)
-        if (ch == "{") depth++
-        else if (ch == "}" && --depth < 0) return 0
-      }
-      return depth == 0
     }
     function dash(w) { return w == "" ? "-" : w }
     function flush(    line, i, ok) {
