@@ -9,7 +9,7 @@ import { processIO } from '../src/cli/io.js';
 import { runCli } from '../src/cli/program.js';
 import { buildSimulator } from '../test/pkgsrc-sim/build.js';
 import { createRepository } from '../test/pkgsrc-sim/repository.js';
-import { createSite } from '../test/pkgsrc-sim/site.js';
+import { createSite, sitePrefix } from '../test/pkgsrc-sim/site.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const demo = join(root, 'demo-sites');
@@ -22,7 +22,6 @@ function banner(text: string): void {
 
 await rm(demo, { recursive: true, force: true });
 await buildSimulator();
-const repository = await createRepository(join(demo, 'packages'));
 banner('Creating three simulated sites under demo-sites/');
 const sites: Array<[string, string[], string]> = [
   ['NIKHEF-ELPROD', [], 'freshly bootstrapped, nothing installed'],
@@ -30,7 +29,11 @@ const sites: Array<[string, string[], string]> = [
   ['RUG-CIT', ['gsl-2.6', 'zlib-1.2.13'], 'an old gsl and an old zlib'],
 ];
 for (const [name, installed, description] of sites) {
-  await createSite({ root: join(demo, name), repository, installed });
+  // One repository per prefix (demo-sites/packages/SITE/All): pkg_add installs a package where it was built for.
+  const repository = await createRepository(join(demo, 'packages', name), undefined, {
+    prefix: sitePrefix(join(demo, name)),
+  });
+  await createSite({ root: join(demo, name), repository, installed, groupWritable: true });
   io.out(`  ${name}: ${description}\n`);
 }
 

@@ -237,6 +237,11 @@ is_pkgname() { # base-version: A-Z a-z 0-9 . _ - +; base not starting with . or 
   [ "${#1}" -le "$MAX_TOKEN" ]
 }
 
+is_file_name() { # a package file in the repository directory (FILE_NAME): A-Z a-z 0-9 . _ - +, not . or ..
+  case $1 in '' | -* | . | .. | *[!A-Za-z0-9._+-]*) return 1 ;; esac
+  [ "${#1}" -le "$MAX_TOKEN" ]
+}
+
 is_seconds() { # 0-9, 1-9 digits
   case $1 in '' | *[!0-9]*) return 1 ;; esac
   [ "${#1}" -le 9 ]
@@ -252,10 +257,10 @@ is_version() { # the pkg_install version: A-Z a-z 0-9 . _ - +
   [ "${#1}" -le "$MAX_TOKEN" ]
 }
 
-# Splits $1 at single spaces into t1..t3 and sets ntok, without word splitting or globbing. Fails on more than
-# three tokens. The caller has already refused leading, trailing and double spaces.
+# Splits $1 at single spaces into t1..t4 and sets ntok, without word splitting or globbing. Fails on more than
+# four tokens. The caller has already refused leading, trailing and double spaces.
 split_tokens() {
-  ntok=0 t1='' t2='' t3=''
+  ntok=0 t1='' t2='' t3='' t4=''
   remaining=$1
   while [ -n "$remaining" ]; do
     case $remaining in
@@ -273,6 +278,7 @@ split_tokens() {
       1) t1=$tok ;;
       2) t2=$tok ;;
       3) t3=$tok ;;
+      4) t4=$tok ;;
       *) return 1 ;;
     esac
   done
@@ -321,7 +327,7 @@ request_line() {
       [ "$ntok" = 1 ] || { bad "$directive takes one value"; return 1; }
       ;;
     action)
-      [ "$ntok" = 3 ] || { bad 'action takes VERB PKGPATH PKGNAME'; return 1; }
+      [ "$ntok" = 3 ] || [ "$ntok" = 4 ] || { bad 'action takes VERB PKGPATH PKGNAME [FILE]'; return 1; }
       ;;
     end)
       [ "$ntok" = 0 ] || { bad 'end takes no value'; return 1; }
@@ -384,9 +390,17 @@ request_line() {
       case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
       is_pkgpath "$t2" || { bad 'bad PKGPATH'; return 1; }
       is_pkgname "$t3" || { bad 'bad PKGNAME'; return 1; }
+      # install, upgrade and downgrade add one exact file of the repository (FILE_NAME): no directory listing.
+      case $t1 in
+        remove) [ "$ntok" = 3 ] || { bad 'remove takes no FILE'; return 1; } ;;
+        *)
+          [ "$ntok" = 4 ] || { bad "$t1 needs the package FILE"; return 1; }
+          is_file_name "$t4" || { bad 'bad FILE'; return 1; }
+          ;;
+      esac
       n_actions=$((n_actions + 1))
       [ "$first_action" != 0 ] || first_action=$lineno
-      printf '%s %s %s\n' "$t1" "$t2" "$t3" >>"$WORK/actions"
+      printf '%s %s %s%s\n' "$t1" "$t2" "$t3" "${t4:+ $t4}" >>"$WORK/actions"
       ;;
     end)
       seen_end=$lineno
@@ -742,6 +756,23 @@ for tool in "$PKG_INFO" "$PKG_ADD" "$PKG_DELETE" "$PKG_ADMIN"; do
 done
 pkgdb=$("$PKG_ADMIN" config-var PKG_DBDIR 2>/dev/null </dev/null 3>&-) || pkgdb=
 is_abs_path "$pkgdb" || pkgsrc_absent 'pkg_admin config-var PKG_DBDIR gave no usable path'
+
+# Is that database this site's? pkg_install has PKG_DBDIR compiled in at bootstrap, so a prefix copied or moved
+# elsewhere still reads and writes the original's database. Accepted: a database inside the prefix (where
+# `bootstrap --unprivileged` puts it, PREFIX/pkgdb), by its path or physically (symbolic links resolved); or the one
+# that PKG_DBDIR in the job's environment names (set on purpose by the site's configuration).
+pkgdb_is_sites() {
+  case $1 in "$prefix"/*) return 0 ;; esac
+  if [ -n "${PKG_DBDIR:-}" ] && [ "$1" = "$PKG_DBDIR" ]; then return 0; fi
+  physical_db=$(cd "$1" 2>/dev/null && pwd -P) || return 1
+  physical_prefix=$(cd "$prefix" 2>/dev/null && pwd -P) || return 1
+  case $physical_db in "$physical_prefix"/*) return 0 ;; esac
+  return 1
+}
+if ! pkgdb_is_sites "$pkgdb"; then
+  report_line "pkgsrc foreign-pkgdb $prefix $pkgdb"
+  finish error "the package database $pkgdb is not this site's: bootstrap pkgsrc again at $prefix, or set PKG_DBDIR in the job's environment"
+fi
 [ -d "$pkgdb" ] || pkgsrc_absent "no package database $pkgdb"
 
 # The pkg_install version, from its own registration in the package database.
@@ -751,6 +782,25 @@ for entry in "$pkgdb"/pkg_install-*; do
   if [ -d "$entry" ] && is_version "$candidate"; then pkg_install_version=$candidate; fi
 done
 report_line "pkgsrc present $prefix $pkg_install_version"
+
+# The software area must stay writable for every pool account the VO's software manager maps to: a real
+# `bootstrap --unprivileged` leaves pkgdb/ 0755 and its database files 0644, and a umask does not change what
+# exists. Counted: directories of the prefix (and of a database outside it) and the files pkg_add rewrites in place
+# (pkgdb.byfile.db, +REQUIRED_BY) that are not group-writable; and whether this job's account can create files in
+# the prefix and the database at all (if not, an apply would fail).
+area_write=writable
+for dir in "$prefix" "$pkgdb"; do
+  probe_file=$dir/.gridpkg-write-test.$$
+  if (: >"$probe_file") 2>/dev/null; then rm -f "$probe_file"; else area_write=read-only; fi
+done
+set -- "$prefix"
+case $pkgdb in "$prefix"/*) ;; *) set -- "$prefix" "$pkgdb" ;; esac
+find "$@" \( -type d -o -name pkgdb.byfile.db -o -name +REQUIRED_BY \) ! -perm -020 -print 2>/dev/null </dev/null 3>&- >"$WORK/unshared"
+unshared=$(wc -l <"$WORK/unshared" | tr -cd '0-9')
+unshared=${unshared:-0}
+first_unshared=
+if [ "$unshared" -gt 0 ]; then first_unshared=$(clean_text "$(head -n 1 "$WORK/unshared")" 400); fi
+report_line "software-area $area_write $unshared${first_unshared:+ $first_unshared}"
 
 # ---------------------------------------------------------------------------------------------------------------
 # 7. Fingerprint before; optimistic concurrency
@@ -856,6 +906,33 @@ if [ -n "$req_expect" ] && [ "$req_expect" != "$fp_before" ]; then
   stale=1 # someone changed the site since the plan was made: no action, but the full post-state below
 fi
 
+# Fetches URL $1 into file $2 with what the worker node has, in this order: curl, wget, busybox wget, ftp (BSD
+# auto-fetch). The URL is always one quoted argument (it was validated by is_url), never eval'd. Sets fetch_how to
+# "TOOL exit N" on failure.
+fetch_url() {
+  fetch_file=$2
+  rm -f "$fetch_file"
+  if command -v curl >/dev/null 2>&1; then
+    set -- curl -fsS --connect-timeout 60 --max-time 600 -o "$2" --url "$1"
+  elif command -v wget >/dev/null 2>&1; then
+    set -- wget -q -T 60 -t 2 -O "$2" -- "$1"
+  elif command -v busybox >/dev/null 2>&1; then
+    set -- busybox wget -q -O "$2" -- "$1" # no -T: some busybox builds crash with it on a failed fetch
+  elif command -v ftp >/dev/null 2>&1; then
+    set -- ftp -o "$2" "$1"
+  else
+    fetch_how='no curl, wget, busybox or ftp on the node'
+    return 1
+  fi
+  "$@" </dev/null >/dev/null 2>&1 3>&-
+  fetch_rc=$?
+  [ "$fetch_rc" = 0 ] && [ -f "$fetch_file" ] && return 0
+  rm -f "$fetch_file"
+  fetch_how="$1 exit $fetch_rc"
+  [ "$1" = busybox ] && fetch_how="busybox wget exit $fetch_rc"
+  return 1
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # 8. Actions, in the order given; a failed one does not stop the others
 # ---------------------------------------------------------------------------------------------------------------
@@ -889,12 +966,70 @@ mark_automatic() {
   esac
 }
 
+# The prefix binary package file $1 was built for: its first @cwd (`pkg_info -q -p FILE`, one `@cwd PATH` line per
+# @cwd). Sets file_prefix; sets file_prefix_problem and fails when it cannot be read or some @cwd differs from it.
+read_file_prefix() {
+  file_prefix='' file_prefix_problem=''
+  "$PKG_INFO" -q -p "$1" </dev/null >"$WORK/cwd.out" 2>&1 3>&-
+  cwd_rc=$?
+  if [ "$cwd_rc" != 0 ]; then
+    file_prefix_problem="pkg_info -q -p exit $cwd_rc: $(clean_stream 200 <"$WORK/cwd.out")"
+    return 1
+  fi
+  file_prefix=$(awk '/^@cwd / { sub(/^@cwd /, ""); if (first == "") first = $0; else if ($0 != first) other = 1 }
+    END { if (!other) print first }' "$WORK/cwd.out")
+  if ! is_abs_path "$file_prefix"; then
+    file_prefix_problem="pkg_info -q -p names no single usable prefix: $(clean_stream 200 <"$WORK/cwd.out")"
+    file_prefix=''
+    return 1
+  fi
+}
+
+# Makes repository file $1 (FILE_NAME) ready for pkg_add: the file in a directory repository, or for a URL
+# repository a copy fetched to scratch space (so the file checked is the file added). Sets package_file, or
+# package_problem and fails.
+get_package_file() {
+  package_file='' package_problem=''
+  case $req_repository in
+    '') package_problem='the request names no repository' ;;
+    /*)
+      package_file=$req_repository/$1
+      [ -f "$package_file" ] || package_problem="no package file $package_file"
+      ;;
+    *)
+      mkdir -p "$WORK/packages"
+      package_file=$WORK/packages/$1
+      fetch_how=
+      fetch_url "$req_repository/$1" "$package_file" || package_problem="cannot fetch $req_repository/$1 ($fetch_how)"
+      ;;
+  esac
+  [ -z "$package_problem" ]
+}
+
+# Adds exact package file $2 (FILE_NAME) with pkg_add options $1 (`-u` or empty), but only when it was built for
+# this site's prefix: a binary package installs into its own @cwd, so one built for another prefix would write into
+# another software area. Sets result and message.
+add_package_file() {
+  if ! get_package_file "$2"; then
+    result=failed message=$package_problem
+  elif ! read_file_prefix "$package_file"; then
+    result=failed message="cannot tell the prefix of $2: $file_prefix_problem; not installed"
+  elif [ "$file_prefix" != "$prefix" ]; then
+    result=failed message="$2 is built for prefix $file_prefix, not this site's prefix $prefix; not installed (pkg_add would write into $file_prefix)"
+  elif [ -n "$1" ]; then
+    run_tool "$PKG_ADD" "$1" "$package_file" || result=failed message=$tool_message
+  else
+    run_tool "$PKG_ADD" "$package_file" || result=failed message=$tool_message
+  fi
+  [ -z "$package_file" ] || case $package_file in "$WORK"/*) rm -f "$package_file" ;; esac
+}
+
 failed=0
 index=0
 if [ "$stale" = 0 ]; then
   while IFS= read -r action; do
-    split_tokens "$action" # our own file of validated "VERB PKGPATH PKGNAME" lines
-    verb=$t1 pkgpath=$t2 pkgname=$t3
+    split_tokens "$action" # our own file of validated "VERB PKGPATH PKGNAME [FILE]" lines
+    verb=$t1 pkgpath=$t2 pkgname=$t3 file=$t4
     index=$((index + 1))
     # A lock taken from this job (a stopped or suspended job judged dead) means another job may be acting now.
     if ! lock_is_ours; then
@@ -906,17 +1041,16 @@ if [ "$stale" = 0 ]; then
       install)
         if is_installed "$pkgname"; then
           result=skipped message='already installed'
-        elif ! run_tool "$PKG_ADD" "$pkgname"; then
-          result=failed message=$tool_message
         else
-          mark_automatic "$pkgname"
+          add_package_file '' "$file"
+          [ "$result" = failed ] || mark_automatic "$pkgname"
         fi
         ;;
       upgrade | downgrade)
         if is_installed "$pkgname"; then
           result=skipped message='already installed'
-        elif ! run_tool "$PKG_ADD" -u "$pkgname"; then
-          result=failed message=$tool_message
+        else
+          add_package_file -u "$file"
         fi
         ;;
       remove)
@@ -981,33 +1115,6 @@ list_summary() {
     }' "$1"
 }
 
-# Fetches URL $1 into file $2 with what the worker node has, in this order: curl, wget, busybox wget, ftp (BSD
-# auto-fetch). The URL is always one quoted argument (it was validated by is_url), never eval'd. Sets fetch_how to
-# "TOOL exit N" on failure.
-fetch_url() {
-  fetch_file=$2
-  rm -f "$fetch_file"
-  if command -v curl >/dev/null 2>&1; then
-    set -- curl -fsS --connect-timeout 60 --max-time 600 -o "$2" --url "$1"
-  elif command -v wget >/dev/null 2>&1; then
-    set -- wget -q -T 60 -t 2 -O "$2" -- "$1"
-  elif command -v busybox >/dev/null 2>&1; then
-    set -- busybox wget -q -O "$2" -- "$1" # no -T: some busybox builds crash with it on a failed fetch
-  elif command -v ftp >/dev/null 2>&1; then
-    set -- ftp -o "$2" "$1"
-  else
-    fetch_how='no curl, wget, busybox or ftp on the node'
-    return 1
-  fi
-  "$@" </dev/null >/dev/null 2>&1 3>&-
-  fetch_rc=$?
-  [ "$fetch_rc" = 0 ] && [ -f "$fetch_file" ] && return 0
-  rm -f "$fetch_file"
-  fetch_how="$1 exit $fetch_rc"
-  [ "$1" = busybox ] && fetch_how="busybox wget exit $fetch_rc"
-  return 1
-}
-
 if [ -n "$req_repository" ]; then
   summary=
   case $req_repository in
@@ -1039,14 +1146,29 @@ if [ -n "$req_repository" ]; then
   esac
   if [ -n "$summary" ]; then
     list_summary "$summary" >>"$REPORT_TMP"
+    # The prefix the repository's packages are built for, from one of its files (for a URL: one download). A
+    # site whose prefix differs cannot install from it: pkg_add would extract into that other prefix.
+    first_file=$(awk '/^FILE_NAME=/ { print substr($0, 11); exit }' "$summary")
+    [ -n "$first_file" ] || first_file=$(awk '/^PKGNAME=/ { print substr($0, 9) ".tgz"; exit }' "$summary")
+    if ! is_file_name "$first_file"; then
+      report_line 'note the repository prefix is unknown: pkg_summary names no usable package file'
+    elif ! get_package_file "$first_file"; then
+      report_line "note the repository prefix is unknown: $(clean_text "$package_problem" 200)"
+    elif ! read_file_prefix "$package_file"; then
+      report_line "note the repository prefix is unknown: $first_file: $(clean_text "$file_prefix_problem" 200)"
+    else
+      report_line "repository-prefix $file_prefix"
+    fi
+    [ -z "$package_file" ] || case $package_file in "$WORK"/*) rm -f "$package_file" ;; esac
   else
     report_line "note $summary_problem"
   fi
 fi
 
 # Vulnerability audit. Fetching a fresh list fails on a worker node without network: that is not an error, the
-# audit then uses the list already on the site. `pkg_admin audit` exits 1 both for findings and for a missing
-# list: findings are told apart by their lines, a missing list by looking for the file.
+# audit then uses the list already on the site. `pkg_admin audit` exits 1 for findings, for a missing list and for
+# a damaged one (`SHA512 hash doesn't match`): findings are told apart by their lines, a missing list by looking
+# for the file; anything else means the audit did not run (`skipped`), which is never "no vulnerabilities".
 fetch_note=
 if ! run_tool "$PKG_ADMIN" fetch-pkg-vulnerabilities; then
   fetch_note="list not refreshed: $tool_message"
@@ -1069,9 +1191,9 @@ elif [ "$audit_rc" = 0 ]; then
 else
   vulndir=$("$PKG_ADMIN" config-var PKGVULNDIR 2>/dev/null </dev/null 3>&-) || vulndir=
   if [ -z "$vulndir" ] || [ ! -f "$vulndir/pkg-vulnerabilities" ]; then
-    audit_status=no-list fetch_note="no vulnerability list on the site${fetch_note:+; $fetch_note}"
+    audit_status=no-list fetch_note="no vulnerability list on the site: $audit_message${fetch_note:+; $fetch_note}"
   else
-    audit_status=skipped fetch_note="audit failed: $audit_message"
+    audit_status=skipped fetch_note="$audit_message${fetch_note:+; $fetch_note}"
   fi
 fi
 fetch_note=$(clean_text "$fetch_note" "$MAX_MESSAGE")

@@ -2,11 +2,13 @@
 import { describeLockOwner } from '../grid/protocol/lock-owner.js';
 import type {
   AuditFinding,
+  AuditStatus,
   AvailablePackage,
   Dependency,
   InstalledPackage,
   PkgsrcResult,
   SiteReport,
+  SoftwareAreaAccess,
 } from '../grid/protocol/types.js';
 import { printable } from '../report/untrusted.js';
 
@@ -23,7 +25,22 @@ export interface KnownObservation {
   /** Packages the repository offers; empty when the site could not read it. */
   available: AvailablePackage[];
   repositoryReadable: boolean;
+  /**
+   * The prefix the repository's packages are built for (their @cwd), when the job could tell: pkg_add installs
+   * them there whatever the site's prefix is.
+   */
+  repositoryPrefix?: string;
   audit: AuditFinding[];
+  /**
+   * How the vulnerability audit went (the report's `audit-status`): `no-list` and `skipped` mean it did not run, so
+   * `audit` being empty says nothing. Absent in observations saved by older versions.
+   */
+  auditStatus?: { status: AuditStatus; message: string };
+  /**
+   * Whether this job's account could write the prefix and its database, and what of them is not group-writable
+   * (the report's `software-area`); absent when not reported.
+   */
+  softwareArea?: SoftwareAreaAccess;
   /** The report's `note` lines: what the job skipped (absent in observations saved by older versions). */
   notes?: string[];
   /** The site's `uname -s` and `uname -m` (facts `os`, `arch`), which pkg_add checks packages against. */
@@ -62,6 +79,15 @@ export function observationFromReport(site: string, report: SiteReport, observed
       `pkgsrc is not installed under ${report.pkgsrc.prefix} (bootstrapping is not implemented yet)`,
     );
   }
+  if (report.pkgsrc?.state === 'foreign-pkgdb') {
+    const { prefix, pkgdb } = report.pkgsrc;
+    return unknown(
+      `pkg_install under ${prefix} uses the package database ${pkgdb}, which is not this site's ` +
+        '(PKG_DBDIR is compiled into pkg_install at bootstrap: a copied or moved prefix keeps using the ' +
+        "original's database), so the job neither read nor changed it; bootstrap pkgsrc again at " +
+        `${prefix}, or set PKG_DBDIR to this site's database in the backend's environment`,
+    );
+  }
   if (report.status === 'error') return unknown(`the job failed: ${report.statusMessage || 'no message'}`);
   if (!report.pkgsrc || !report.fingerprintAfter)
     return unknown('the report does not list the package database');
@@ -76,8 +102,11 @@ export function observationFromReport(site: string, report: SiteReport, observed
     dependencies: report.dependencies,
     available: report.available,
     repositoryReadable: report.available.length > 0,
+    ...(report.repositoryPrefix !== undefined ? { repositoryPrefix: report.repositoryPrefix } : {}),
     audit: report.audit,
     host: { os: report.facts.os, arch: report.facts.arch },
+    ...(report.auditStatus ? { auditStatus: report.auditStatus } : {}),
+    ...(report.softwareArea ? { softwareArea: report.softwareArea } : {}),
     ...notes,
   };
 }

@@ -22,8 +22,20 @@ export interface SitePlan {
   reasons: string[];
   /** Vulnerable installed packages the site's audit found (empty when the policy is `ignore` or unknown). */
   audit: AuditFinding[];
+  /**
+   * Why the site's vulnerability audit did not run (no list, a damaged list: the job's message), so that an empty
+   * `audit` is not read as "no vulnerabilities". Absent when it ran, when the policy is `ignore`, and in plans saved
+   * by older versions.
+   */
+  auditNotRun?: { status: 'no-list' | 'skipped'; message: string };
   /** What the site job noticed and skipped while observing (`note` lines of its report), shown with the plan. */
   notes: string[];
+  /**
+   * A software area the VO cannot keep writing: parts of the prefix not group-writable (another pool account of
+   * the VO's group could not change them: a warning), or not writable by the job's account at all (then the site's
+   * changes are blocked: pkg_add would fail). Absent when there is no such problem.
+   */
+  softwareArea?: { prefix: string; writable: boolean; notGroupWritable: number; example?: string };
   desired: DesiredState;
 }
 
@@ -57,7 +69,7 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
     observation,
     desired.requirements,
   );
-  const changes = blockBreakingChanges(resolution.changes, observation);
+  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, observation), observation);
   const reasons = changes
     .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
     .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
@@ -68,10 +80,49 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
       : changes.some(isAction)
         ? 'changes'
         : 'in-sync';
-  const actions = outcome === 'changes' ? orderActions(changes, observation, resolution.order) : [];
+  const softwareArea = areaProblem(observation);
+  // A job that cannot write the software area would fail at pkg_add: refuse the changes instead.
+  const areaBlocks = outcome === 'changes' && softwareArea?.writable === false;
+  const actions =
+    outcome === 'changes' && !areaBlocks ? orderActions(changes, observation, resolution.order) : [];
+  if (areaBlocks) reasons.push(`the job's account cannot write the software area ${softwareArea.prefix}`);
   const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
+  const auditNotRun = desired.vulnerabilityPolicy === 'ignore' ? undefined : auditFailure(observation);
   const notes = observation.notes ?? [];
-  return { ...base, outcome, fingerprint: observation.fingerprint, changes, actions, reasons, audit, notes };
+  return {
+    ...base,
+    outcome: areaBlocks ? 'blocked' : outcome,
+    fingerprint: observation.fingerprint,
+    changes,
+    actions,
+    reasons,
+    audit,
+    ...(auditNotRun ? { auditNotRun } : {}),
+    notes,
+    ...(softwareArea ? { softwareArea } : {}),
+  };
+}
+
+/** The site's software area when it is not writable for the job or not group-writable for the VO. */
+function areaProblem(observation: KnownObservation): SitePlan['softwareArea'] {
+  const area = observation.softwareArea;
+  if (!area || (area.writable && area.notGroupWritable === 0)) return undefined;
+  return {
+    prefix: observation.pkgsrc.prefix,
+    writable: area.writable,
+    notGroupWritable: area.notGroupWritable,
+    ...(area.example !== undefined ? { example: area.example } : {}),
+  };
+}
+
+/** The audit of a known site that could not run: no vulnerability list, or one pkg_admin refused. */
+function auditFailure(observation: KnownObservation): SitePlan['auditNotRun'] {
+  const status = observation.auditStatus;
+  if (status?.status === 'no-list')
+    return { status: 'no-list', message: status.message || 'no vulnerability list on the site' };
+  if (status?.status === 'skipped')
+    return { status: 'skipped', message: status.message || 'pkg_admin audit did not complete' };
+  return undefined;
 }
 
 /**
@@ -157,6 +208,26 @@ function blockBreakingChanges(changes: PackageChange[], observation: KnownObserv
     });
     if (!changed) return current;
   }
+}
+
+/**
+ * A binary package installs into the prefix it was built for (its @cwd), whatever the site's prefix: adding one
+ * from a repository built for another prefix would write into that prefix — another site's software area. So
+ * every change that adds a package is blocked, with what to do instead.
+ */
+function blockForeignPrefix(changes: PackageChange[], observation: KnownObservation): PackageChange[] {
+  const built = observation.repositoryPrefix;
+  const site = observation.pkgsrc.prefix;
+  if (built === undefined || built === site) return changes;
+  const reason =
+    `the repository's packages are built for prefix ${built}, not this site's prefix ${site}: pkg_add would ` +
+    `install them into ${built}. Give this site a repository built for ${site} (repository: on the site), ` +
+    `install pkgsrc under the same prefix on every site that shares the repository, or build from source (installMode: source)`;
+  return changes.map((change) =>
+    ['install', 'upgrade', 'downgrade'].includes(change.kind)
+      ? { ...change, kind: 'blocked', reason }
+      : change,
+  );
 }
 
 /**
@@ -267,6 +338,10 @@ export interface PlanSummary {
   sitesBlocked: number;
   /** Sites whose audit found vulnerable packages. */
   sitesVulnerable: number;
+  /** Sites whose audit could not run (no or a damaged vulnerability list): their vulnerabilities are unknown. */
+  sitesAuditNotRun: number;
+  /** Sites whose software area is not group-writable (or not writable by the job's account). */
+  sitesAreaNotWritable: number;
   /** Changes an ignore rule turned into no action (they stay visible in the plan). */
   ignored: number;
 }
@@ -282,12 +357,16 @@ export function summarizePlan(plan: Plan): PlanSummary {
     sitesUnknown: 0,
     sitesBlocked: 0,
     sitesVulnerable: 0,
+    sitesAuditNotRun: 0,
+    sitesAreaNotWritable: 0,
     ignored: 0,
   };
   for (const site of plan.sites) {
     for (const action of site.actions) summary[action.verb]++;
     summary.ignored += site.changes.filter((c) => c.ignored !== undefined).length;
     if (site.audit.length > 0) summary.sitesVulnerable++;
+    if (site.auditNotRun) summary.sitesAuditNotRun++;
+    if (site.softwareArea) summary.sitesAreaNotWritable++;
     if (site.outcome === 'changes') summary.sitesWithChanges++;
     else if (site.outcome === 'in-sync') summary.sitesInSync++;
     else if (site.outcome === 'unknown') summary.sitesUnknown++;
@@ -296,7 +375,14 @@ export function summarizePlan(plan: Plan): PlanSummary {
   return summary;
 }
 
-/** Sites whose spec says vulnerable packages are an error (`vulnerabilities.policy: fail`) and that have some. */
+/**
+ * Sites whose spec says vulnerable packages are an error (`vulnerabilities.policy: fail`) and that have some, or
+ * whose audit could not run: a site that cannot show it has none fails too.
+ */
 export function sitesFailingAudit(plan: Plan): SitePlan[] {
-  return plan.sites.filter((site) => site.desired.vulnerabilityPolicy === 'fail' && site.audit.length > 0);
+  return plan.sites.filter(
+    (site) =>
+      site.desired.vulnerabilityPolicy === 'fail' &&
+      (site.audit.length > 0 || site.auditNotRun !== undefined),
+  );
 }

@@ -23,7 +23,37 @@ export function renderPlan(plan: Plan, style: Style = plainStyle): string {
 }
 
 function renderSite(site: SitePlan, style: Style): string[] {
-  return [...renderChanges(site, style), ...renderAudit(site, style), ...renderNotes(site, style)];
+  return [
+    ...renderChanges(site, style),
+    ...renderSoftwareArea(site, style),
+    ...renderAudit(site, style),
+    ...renderNotes(site, style),
+  ];
+}
+
+/**
+ * A software area the VO cannot keep writing, with the fix. Not group-writable is a warning (this job's account can
+ * still write; the next pool account of the group cannot); not writable by the job's account blocks the site.
+ */
+function renderSoftwareArea(site: SitePlan, style: Style): string[] {
+  const area = site.softwareArea;
+  if (!area) return [];
+  const prefix = siteName(area.prefix);
+  const paths =
+    area.notGroupWritable > 0
+      ? `${area.notGroupWritable} path(s) not group-writable${area.example ? `, e.g. ${siteText(area.example)}` : ''}`
+      : '';
+  const fix = `chmod -R g+w ${prefix}`;
+  if (!area.writable) {
+    return [
+      `  ${style.red('! software area not writable')} by the job's account: ${prefix}${paths ? ` (${paths})` : ''}; ` +
+        `as the owner of those files, run \`${fix}\``,
+    ];
+  }
+  return [
+    `  ${style.yellow('! software area not group-writable')}: ${paths} under ${prefix}; other pool accounts of the ` +
+      `VO cannot change them: run \`${fix}\` (as their owner)`,
+  ];
 }
 
 /**
@@ -35,11 +65,16 @@ function renderAudit(site: SitePlan, style: Style): string[] {
   for (const finding of site.audit)
     byPackage.set(finding.pkgname, [...(byPackage.get(finding.pkgname) ?? []), finding.type]);
   const failing = site.desired.vulnerabilityPolicy === 'fail';
-  return [...byPackage].map(
+  const colour = failing ? style.red : style.yellow;
+  const policy = failing ? ' (vulnerabilities.policy: fail)' : '';
+  const lines = [...byPackage].map(
     ([pkgname, types]) =>
-      `  ${(failing ? style.red : style.yellow)(`! vulnerable ${siteName(pkgname)}`)}: ${[...new Set(types)].map(siteName).join(', ')}` +
-      (failing ? ' (vulnerabilities.policy: fail)' : ''),
+      `  ${colour(`! vulnerable ${siteName(pkgname)}`)}: ${[...new Set(types)].map(siteName).join(', ')}${policy}`,
   );
+  // An audit that could not run found nothing, which is not the same as "no vulnerabilities": say so.
+  if (site.auditNotRun)
+    lines.push(`  ${colour('! audit did not run')}: ${siteText(site.auditNotRun.message)}${policy}`);
+  return lines;
 }
 
 /** What the site job noticed and skipped (an unsafe pkgdb entry, an unreadable repository): never silent. */
@@ -169,6 +204,12 @@ export function renderSummary(plan: Plan, style: Style = plainStyle): string {
     s.sitesBlocked > 0 ? style.red(`${s.sitesBlocked} site(s) blocked`) : '',
     s.ignored > 0 ? `${s.ignored} change(s) ignored by ignore rules` : '',
     s.sitesVulnerable > 0 ? style.yellow(`${s.sitesVulnerable} site(s) with vulnerable packages`) : '',
+    s.sitesAreaNotWritable > 0
+      ? style.yellow(`${s.sitesAreaNotWritable} site(s) whose software area is not group-writable`)
+      : '',
+    s.sitesAuditNotRun > 0
+      ? style.yellow(`${s.sitesAuditNotRun} site(s) whose vulnerability audit did not run`)
+      : '',
   ].filter(Boolean);
   return notes.length > 0 ? `${head} ${notes.join('; ')}.` : head;
 }

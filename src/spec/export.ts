@@ -22,16 +22,24 @@ import { isValidPattern, isValidPkgPath, parsePkgName } from '../pkgsrc/index.js
 import type { KnownObservation } from '../reconcile/observation.js';
 import { MAX_EXPANDED_NODES } from './yaml-source.js';
 
-/** PKGPATHs that `bootstrap --unprivileged` installs (and pkg_chk, which the site tools always installed). */
+/**
+ * PKGPATHs that `bootstrap --unprivileged` installs on some system (and pkg_chk, which the site tools always
+ * installed). On Linux: bootstrap-mk-files, bmake, cwrappers, pkg_install and (Debian) nawk; on other systems also
+ * pdksh, bootstrap-extras and install-sh (../shared/pkgsrc-reference/README.md, "More facts"); mktools, mtree and
+ * nbsed in other bootstrap versions.
+ */
 export const BOOTSTRAP_PKGPATHS: ReadonlySet<string> = new Set([
   'devel/bmake',
   'lang/nawk',
+  'pkgtools/bootstrap-extras',
   'pkgtools/bootstrap-mk-files',
   'pkgtools/cwrappers',
   'pkgtools/mktools',
   'pkgtools/mtree',
   'pkgtools/pkg_chk',
   'pkgtools/pkg_install',
+  'shells/pdksh',
+  'sysutils/install-sh',
   'textproc/nbsed',
 ]);
 

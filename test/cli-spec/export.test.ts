@@ -64,6 +64,25 @@ describe('fragmentFromObservation', () => {
     ]);
   });
 
+  it('leaves out what bootstrap installs on every system: Linux and the others (pdksh, bootstrap-extras, install-sh)', () => {
+    const bootstrapped = [
+      pkg('bootstrap-mk-files-20170802', 'pkgtools/bootstrap-mk-files'),
+      pkg('bmake-20150505', 'devel/bmake'),
+      pkg('cwrappers-20170611', 'pkgtools/cwrappers'),
+      pkg('pkg_install-20170419', 'pkgtools/pkg_install'),
+      pkg('nawk-20121220nb1', 'lang/nawk'),
+      pkg('pdksh-5.2.14nb9', 'shells/pdksh'),
+      pkg('bootstrap-extras-20151015', 'pkgtools/bootstrap-extras'),
+      pkg('install-sh-20170318', 'sysutils/install-sh'),
+      pkg('install-sh-20170318', undefined), // recognised by PKGBASE too
+      pkg('gsl-2.8', 'math/gsl'),
+    ];
+    const fragment = fragmentFromObservation(observation(bootstrapped));
+    expect(fragment.packages.map((p) => p.entry)).toEqual(['math/gsl']);
+    expect(fragment.bootstrap).toHaveLength(9);
+    expect(fragment.withoutPkgpath).toEqual([]);
+  });
+
   it('--pin: base>=version, except where several packages share a PKGPATH', () => {
     const fragment = fragmentFromObservation(observation(installed), { pin: true });
     expect(fragment.packages.map((p) => p.entry)).toEqual([

@@ -10,7 +10,7 @@ import type { CliIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { plainStyle } from '../../src/report/style.js';
 import { createRepository } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 
 export interface CliRun {
   code: number;
@@ -38,17 +38,33 @@ export async function cli(args: string[], answer?: boolean): Promise<CliRun> {
 
 export class World {
   readonly sites = new Map<string, SimSite>();
+  /**
+   * Each site's repository (its All directory), built for that site's prefix: binary packages install into the
+   * prefix they were built for, so sites with different software areas need a repository each.
+   */
+  readonly repositories = new Map<string, string>();
 
   private constructor(
     readonly root: string,
-    readonly repository: string,
     readonly shell: string[],
   ) {}
 
   static async create(shell: string[]): Promise<World> {
     const root = await mkdtemp(join(tmpdir(), 'gridpkg-e2e-'));
-    const repository = await createRepository(join(root, 'packages'));
-    return new World(root, repository, shell);
+    return new World(root, shell);
+  }
+
+  /** The repository of the world's only site (tests with one site). */
+  get repository(): string {
+    const [only, ...more] = [...this.repositories.values()];
+    if (only === undefined || more.length > 0) throw new Error('world.repository needs exactly one site');
+    return only;
+  }
+
+  repositoryOf(name: string): string {
+    const repository = this.repositories.get(name);
+    if (repository === undefined) throw new Error(`no site ${name}`);
+    return repository;
   }
 
   get specFile(): string {
@@ -59,24 +75,26 @@ export class World {
     return join(this.root, 'state');
   }
 
+  /** A site prepared as the README says: bootstrapped, then `chmod -R g+w` (unless `groupWritable: false`). */
   async addSite(
     name: string,
     installed: string[] = [],
-    options: { bootstrap?: boolean } = {},
+    options: { bootstrap?: boolean; groupWritable?: boolean } = {},
   ): Promise<SimSite> {
-    const site = await createSite({
-      root: join(this.root, 'sites', name),
-      repository: this.repository,
-      installed,
-      ...options,
+    const root = join(this.root, 'sites', name);
+    const repository = await createRepository(join(this.root, 'packages', name), undefined, {
+      prefix: sitePrefix(root),
     });
+    const site = await createSite({ root, repository, installed, groupWritable: true, ...options });
     this.sites.set(name, site);
+    this.repositories.set(name, repository);
     return site;
   }
 
   /**
-   * Writes the spec: `packages` per site in spec YAML (list items), every site on this world's shell. The defaults'
-   * `repository` is this world's repository directory unless `options.repository` (a path or URL) replaces it.
+   * Writes the spec: `packages` per site in spec YAML (list items), every site on this world's shell. Each site
+   * names its own repository (built for its prefix) unless `options.repository` (a path or URL) goes in the
+   * defaults for all of them.
    */
   async writeSpec(
     packagesBySite: Record<string, string>,
@@ -90,6 +108,7 @@ export class World {
         `  ${name}:`,
         `    softwareArea: ${site.swdir}`,
         `    backend: { type: local, shell: [${this.shell.join(', ')}] }`,
+        options.repository === undefined ? `    repository: ${this.repositoryOf(name)}` : '',
         extraSiteYaml,
         '    packages:',
         packages,
@@ -101,7 +120,7 @@ export class World {
       'apiVersion: gridpkg/v1',
       'defaults:',
       '  vo: pvier',
-      `  repository: ${options.repository ?? this.repository}`,
+      ...(options.repository === undefined ? [] : [`  repository: ${options.repository}`]),
       'sites:',
       ...sites,
       '',

@@ -68,6 +68,7 @@ describe.each(STYLES)('a hostile site (%s)', (_name, style) => {
       return [
         `  ${name}:`,
         `    softwareArea: ${sim.swdir}`,
+        `    repository: ${world.repositoryOf(name)}`,
         `    backend: { type: local, shell: [${shell}], environment: { HOSTILE_ON: ${hostileOn} } }`,
         '    packages:',
         '      - math/gsl',
@@ -77,7 +78,6 @@ describe.each(STYLES)('a hostile site (%s)', (_name, style) => {
       'apiVersion: gridpkg/v1',
       'defaults:',
       '  vo: pvier',
-      `  repository: ${world.repository}`,
       'sites:',
       ...site('evil-probe', 'probe'),
       ...site('evil-apply', 'apply'),

@@ -3,8 +3,8 @@
 //   node build/pkgsrc-sim.mjs pkg_info|pkg_add|pkg_delete|pkg_admin [ARGS...]   (normally via a site's sbin wrapper)
 //   node build/pkgsrc-sim.mjs sim-create-repository DIR
 //   node build/pkgsrc-sim.mjs sim-create-site ROOT --repository ALLDIR [--no-bootstrap] [--install PKG]...
-//                             [--no-vulnerability-list] [--vuln-source FILE]
-import { fetchPkgPath } from './fetch.js';
+//                             [--no-vulnerability-list] [--vuln-source FILE] [--group-writable]
+import { fetchRemote } from './fetch.js';
 import { ExitError, processSink, runTool, Tool } from './output.js';
 import { pkgAdd } from './pkg_add.js';
 import { pkgAdmin } from './pkg_admin.js';
@@ -24,9 +24,9 @@ const TOOLS: Record<string, (tool: Tool, cfg: SimConfig, argv: readonly string[]
 
 const USAGE =
   'usage: pkgsrc-sim pkg_info|pkg_add|pkg_delete|pkg_admin [args ...]\n' +
-  '       pkgsrc-sim sim-create-repository DIR\n' +
+  '       pkgsrc-sim sim-create-repository DIR [--prefix PREFIX]\n' +
   '       pkgsrc-sim sim-create-site ROOT --repository ALLDIR [--no-bootstrap] [--install PKG]...\n' +
-  '                  [--no-vulnerability-list] [--vuln-source FILE]\n' +
+  '                  [--no-vulnerability-list] [--vuln-source FILE] [--group-writable]\n' +
   '(the pkgsrc simulator is a test and demo double of pkg_install, not pkgsrc)\n';
 
 async function runPkgTool(name: string, argv: readonly string[]): Promise<number> {
@@ -34,15 +34,13 @@ async function runPkgTool(name: string, argv: readonly string[]): Promise<number
   const body = TOOLS[name];
   if (body === undefined) return 2;
   const env = configFromEnv(process.env, process.cwd());
-  // pkg_add fetches from http:// entries of PKG_PATH (fetch.ts): downloaded first, used as local directories.
+  // pkg_add fetches over http (fetch.ts): listings and file URLs first, then it runs on local copies.
   const fetched =
-    name === 'pkg_add' && typeof env !== 'string'
-      ? await fetchPkgPath(env.pkgPathRaw, env.pkgPath)
-      : undefined;
+    name === 'pkg_add' && typeof env !== 'string' ? await fetchRemote(env.pkgPathRaw, argv) : undefined;
   try {
     return runTool(tool, () => {
       if (typeof env === 'string') return tool.errx(1, env);
-      return body(tool, fetched ? { ...env, pkgPath: fetched.dirs } : env, argv);
+      return body(tool, fetched ? { ...env, remote: fetched } : env, argv);
     });
   } finally {
     fetched?.dispose();
@@ -64,6 +62,7 @@ async function simCreateSite(argv: readonly string[]): Promise<number> {
     else if (a === '--install') opts.installed.push(next());
     else if (a === '--no-vulnerability-list') opts.vulnerabilityList = 'missing';
     else if (a === '--vuln-source') opts.vulnSource = next();
+    else if (a === '--group-writable') opts.groupWritable = true;
     else throw new ExitError(2);
   }
   if (root === undefined || opts.repository === undefined) throw new ExitError(2);
@@ -76,8 +75,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd !== undefined && cmd in TOOLS) return withTestHooks(cmd, process.env, () => runPkgTool(cmd, rest));
   try {
-    if (cmd === 'sim-create-repository' && rest.length === 1) {
-      processSink.stdout(`${await createRepository(rest[0] as string)}\n`);
+    if (
+      cmd === 'sim-create-repository' &&
+      (rest.length === 1 || (rest.length === 3 && rest[1] === '--prefix'))
+    ) {
+      const prefix = rest[2] === undefined ? {} : { prefix: rest[2] };
+      processSink.stdout(`${await createRepository(rest[0] as string, undefined, prefix)}\n`);
       return 0;
     }
     if (cmd === 'sim-create-site') return await simCreateSite(rest);

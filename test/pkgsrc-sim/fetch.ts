@@ -1,8 +1,11 @@
-// http:// entries of PKG_PATH for the simulator's pkg_add. Real pkg_add fetches from a PKG_PATH URL itself (libfetch,
-// listing the directory); the simulator instead reads URL/pkg_summary(.gz), downloads every FILE_NAME it lists into
-// a temporary directory under TMPDIR, and uses that directory in the URL's place. A URL that cannot be fetched
-// (refused connection, non-200 answer, no pkg_summary) contributes no package, so pkg_add says what the real one says
-// for a package it cannot find: `pkg_add: no pkg found for 'NAME', sorry.` https:// and ftp:// stay ignored.
+// http:// for the simulator's pkg_add. Real pkg_add (libfetch) resolves a name or pattern in an http PKG_PATH entry by
+// listing the directory, and adds a full file URL (`http://HOST/All/gsl-2.8.tgz`) by fetching just that file. The
+// simulator does the same observable things: before pkg_add runs it asks each http directory for its listing
+// (`GET URL/`); a directory that answers 200 is listable, and the simulator then downloads the packages its
+// pkg_summary lists into a temporary directory under TMPDIR (standing in for the listing); a directory that answers
+// another status (a CDN or object store: 403 Forbidden) is not, and every lookup in it fails as in the real tool
+// (`Can't process URL/NAME*: Forbidden`). File URLs among the arguments are downloaded one by one. A server that
+// cannot be reached offers nothing. https:// and ftp:// stay ignored. Everything is removed when pkg_add exits.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -11,47 +14,56 @@ import { gunzipSync } from 'node:zlib';
 
 const TIMEOUT_MS = 30_000;
 const SAFE_FILE = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*\.t[gb]z$/;
+const HTTP = /^http:\/\//i;
+/** A pkg_add argument that names one package file by URL. */
+export const FILE_URL = /^http:\/\/[^?#]*\/[A-Za-z0-9_+][A-Za-z0-9._+-]*\.t[gb]z$/i;
 
-/** GET url: the body of a 200 answer, else undefined (never throws). */
-function get(url: string): Promise<Buffer | undefined> {
+type Answer = { status: 'ok'; body: Buffer } | { status: 'refused'; reason: string } | { status: 'down' };
+
+/** GET url: the body of a 200 answer, the reason phrase of another answer, or down (never throws). */
+function get(url: string): Promise<Answer> {
   return new Promise((resolve) => {
     let request: http.ClientRequest;
     try {
       request = http.get(url, { timeout: TIMEOUT_MS }, (response) => {
         if (response.statusCode !== 200) {
           response.resume();
-          resolve(undefined);
+          const code = response.statusCode ?? 0;
+          resolve({
+            status: 'refused',
+            reason: response.statusMessage || http.STATUS_CODES[code] || `${code}`,
+          });
           return;
         }
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve(Buffer.concat(chunks)));
-        response.on('error', () => resolve(undefined));
+        response.on('end', () => resolve({ status: 'ok', body: Buffer.concat(chunks) }));
+        response.on('error', () => resolve({ status: 'down' }));
       });
     } catch {
-      resolve(undefined);
+      resolve({ status: 'down' });
       return;
     }
     request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(undefined));
+    request.on('error', () => resolve({ status: 'down' }));
   });
 }
 
 async function summaryAt(url: string): Promise<string | undefined> {
   const gz = await get(`${url}/pkg_summary.gz`);
-  if (gz !== undefined) {
+  if (gz.status === 'ok') {
     try {
-      return gunzipSync(gz).toString('utf8');
+      return gunzipSync(gz.body).toString('utf8');
     } catch {
       // fall through to the plain summary
     }
   }
-  return (await get(`${url}/pkg_summary`))?.toString('utf8');
+  const plain = await get(`${url}/pkg_summary`);
+  return plain.status === 'ok' ? plain.body.toString('utf8') : undefined;
 }
 
-/** Downloads the packages of one http:// repository into `dir`; false when the repository cannot be read. */
-async function mirror(url: string, dir: string): Promise<boolean> {
-  const base = url.replace(/\/+$/, '');
+/** Downloads the packages of one listable http:// repository into `dir`; false when it cannot be read. */
+async function mirror(base: string, dir: string): Promise<boolean> {
   const summary = await summaryAt(base);
   if (summary === undefined) return false;
   const files = summary
@@ -61,40 +73,80 @@ async function mirror(url: string, dir: string): Promise<boolean> {
     .filter((name) => SAFE_FILE.test(name));
   for (const name of new Set(files)) {
     const body = await get(`${base}/${name}`);
-    if (body === undefined) return false;
-    writeFileSync(path.join(dir, name), body);
+    if (body.status !== 'ok') return false;
+    writeFileSync(path.join(dir, name), body.body);
   }
   return true;
 }
 
-export interface FetchedPkgPath {
-  /** PKG_PATH as local directories: each http:// entry replaced by its download directory (or dropped). */
-  dirs: string[];
+/** What became of one http:// directory: a local copy of a listable one, the refusal of its listing, or nothing. */
+export type RemoteDirectory = { local: string } | { refused: string } | { down: true };
+
+/** What pkg_add sees of http: its directories (by URL without trailing slash) and the file URLs it was given. */
+export interface RemoteView {
+  dirs: Map<string, RemoteDirectory>;
+  files: Map<string, { local: string } | { refused: string } | { down: true }>;
+}
+
+export interface FetchedPkgPath extends RemoteView {
   /** Removes the download directories. */
   dispose(): void;
 }
 
-/** The http:// entries of PKG_PATH fetched into local directories; undefined when PKG_PATH has none. */
-export async function fetchPkgPath(
+/** The URL of a directory, as pkg_add joins names to it. */
+export function directoryUrl(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+/**
+ * Fetches what pkg_add may need over http: every http:// entry of PKG_PATH and the directory and file of every file
+ * URL among `args`. Undefined when there is none.
+ */
+export async function fetchRemote(
   raw: string | undefined,
-  local: readonly string[],
+  args: readonly string[],
 ): Promise<FetchedPkgPath | undefined> {
-  const urls = (raw ?? '').split(';').filter((part) => /^http:\/\//i.test(part));
-  if (urls.length === 0) return undefined;
+  const fileArgs = args.filter((a) => FILE_URL.test(a));
+  const urls = new Set([
+    ...(raw ?? '').split(';').filter((part) => HTTP.test(part)),
+    ...fileArgs.map((a) => a.slice(0, a.lastIndexOf('/'))),
+  ]);
+  if (urls.size === 0) return undefined;
   const temps: string[] = [];
   const dispose = () => {
     for (const t of temps) rmSync(t, { recursive: true, force: true });
   };
-  const dirs = [...local];
+  const view: RemoteView = { dirs: new Map(), files: new Map() };
   try {
     for (const url of urls) {
+      const base = directoryUrl(url);
+      if (view.dirs.has(base)) continue;
+      const listing = await get(`${base}/`);
+      if (listing.status !== 'ok') {
+        view.dirs.set(base, listing.status === 'refused' ? { refused: listing.reason } : { down: true });
+        continue;
+      }
       const dir = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-fetch-'));
       temps.push(dir);
-      if (await mirror(url, dir)) dirs.push(dir);
+      view.dirs.set(base, (await mirror(base, dir)) ? { local: dir } : { down: true });
+    }
+    if (fileArgs.length > 0) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-fetch-'));
+      temps.push(dir);
+      for (const [i, url] of fileArgs.entries()) {
+        const answer = await get(url);
+        if (answer.status !== 'ok') {
+          view.files.set(url, answer.status === 'refused' ? { refused: answer.reason } : { down: true });
+          continue;
+        }
+        const local = path.join(dir, `${i}-${url.slice(url.lastIndexOf('/') + 1)}`);
+        writeFileSync(local, answer.body);
+        view.files.set(url, { local });
+      }
     }
   } catch (e) {
     dispose();
     throw e;
   }
-  return { dirs, dispose };
+  return { ...view, dispose };
 }

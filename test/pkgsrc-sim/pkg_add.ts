@@ -5,6 +5,7 @@ import { chmodSync, type Dirent, readdirSync, renameSync, rmSync, statSync, syml
 import path from 'node:path';
 import { bestMatch, PkgsrcError } from '../../src/pkgsrc/index.js';
 import { type ArchiveEntry, readArchive } from './archive.js';
+import { directoryUrl } from './fetch.js';
 import { getopt, type Tool } from './output.js';
 import { removePkg } from './pkg_delete.js';
 import {
@@ -54,6 +55,15 @@ export const DEFAULT_ADD_OPTIONS: AddOptions = {
 };
 
 const TGZ = /\.t[gb]z$/;
+const HTTP = /^http:\/\//i;
+
+/**
+ * The glob pkg_add lists a directory with for a name or pattern (lib/pkg_io.c): its leading letters, digits and
+ * dashes, then `*` — `root-6*` for `root-6.30.02`, `gsl*` for `gsl>=2.7`.
+ */
+function listingGlob(pattern: string): string {
+  return `${/^[A-Za-z0-9-]*/.exec(pattern)?.[0] ?? ''}*`;
+}
 
 /** The binary packages of one directory (regular files named *.tgz / *.tbz), in readdir order, without suffix. */
 function packagesIn(dir: string): Array<{ name: string; file: string }> {
@@ -95,10 +105,25 @@ export class Installer {
     this.lastToplevel = cfg.cwd;
   }
 
-  /** find_best_package() over some directories: the best match, first directory winning on equal names. */
-  private bestIn(dirs: readonly string[], pattern: string): string | undefined {
+  /**
+   * find_best_package() over some PKG_PATH entries: the best match, first entry winning on equal names. An http://
+   * entry is searched through its listing (fetch.ts); one whose listing is refused fails as libfetch does.
+   */
+  private bestIn(entries: readonly string[], pattern: string): string | undefined {
     const seen = new Map<string, string>();
-    for (const dir of dirs) {
+    for (const entry of entries) {
+      let dir = entry;
+      if (HTTP.test(entry)) {
+        const url = directoryUrl(entry);
+        const remote = this.cfg.remote?.dirs.get(url);
+        if (remote === undefined || !('local' in remote)) {
+          if (remote !== undefined && 'refused' in remote) {
+            this.tool.warnx(`Can't process ${url}/${listingGlob(pattern)}: ${remote.refused}`);
+          }
+          continue;
+        }
+        dir = remote.local;
+      }
       for (const p of packagesIn(dir)) if (!seen.has(p.name)) seen.set(p.name, p.file);
     }
     let best: string | undefined;
@@ -113,6 +138,18 @@ export class Installer {
 
   /** find_archive() */
   findArchive(fname: string, topLevel: boolean): string | undefined {
+    if (HTTP.test(fname)) {
+      // A URL: a file URL is fetched as it is; a name in a URL directory needs that directory's listing.
+      const slash = fname.lastIndexOf('/');
+      if (topLevel) this.lastToplevel = fname.slice(0, slash);
+      const file = this.cfg.remote?.files.get(fname);
+      if (file !== undefined) {
+        if ('local' in file) return file.local;
+        if ('refused' in file) this.tool.warnx(`Can't process ${fname}: ${file.refused}`);
+        return undefined;
+      }
+      return this.bestIn([fname.slice(0, slash)], fname.slice(slash + 1));
+    }
     const isFull = fname.startsWith('/');
     const full = isFull ? fname : `${this.cfg.cwd}/${fname}`;
     const lastSlash = full.lastIndexOf('/');
@@ -121,7 +158,10 @@ export class Installer {
     if (isFile(full)) return full;
     const base = full.slice(lastSlash + 1);
     let best = this.bestIn([dir], base);
-    if (!isFull && best === undefined) best = this.bestIn([this.lastToplevel, ...this.cfg.pkgPath], base);
+    if (!isFull && best === undefined) {
+      const urls = (this.cfg.pkgPathRaw ?? '').split(';').filter((part) => HTTP.test(part));
+      best = this.bestIn([this.lastToplevel, ...this.cfg.pkgPath, ...urls], base);
+    }
     return best;
   }
 
@@ -176,11 +216,12 @@ export class Installer {
       tool.warnx('Invalid PLIST: missing @cwd');
       return false;
     }
-    const prefix = opts.prefix ?? this.cfg.prefix ?? origCwd;
+    // A binary package installs into its own @cwd (the LOCALBASE it was built for), whatever the site's prefix or
+    // PKG_DBDIR: only `pkg_add -p PREFIX` moves it, and only its first @cwd.
+    const prefix = opts.prefix ?? origCwd;
     if (prefix !== origCwd) {
-      // The simulator's binary packages are built for one neutral prefix; installing them under the site's prefix
-      // is what `pkg_add -p PREFIX` does for the first @cwd. We move every @cwd that named the build prefix.
-      plist = plist.map((e) => (e.type === 'cwd' && e.name === origCwd ? { ...e, name: prefix } : e));
+      const first = plist.findIndex((e) => e.type === 'cwd');
+      plist = plist.map((e, i) => (i === first ? { ...e, name: prefix } : e));
       meta[CONTENTS] = stringifyPlist(plist);
     }
 
@@ -464,14 +505,19 @@ export class Installer {
       return false;
     }
     let at = 0;
+    let cwd = prefix;
     for (let i = 0; i < plist.length; i++) {
       const e = plist[i] as PlistEntry;
       if (e.type === 'ignore') {
         i++;
         continue;
       }
+      if (e.type === 'cwd') {
+        cwd = e.name;
+        continue;
+      }
       if (e.type === 'pkgdir') {
-        mkdirP(path.join(prefix, e.name));
+        mkdirP(path.join(cwd, e.name));
         continue;
       }
       if (e.type !== 'file') continue;
@@ -484,7 +530,7 @@ export class Installer {
         tool.warnx(`PLIST entry and package don't match (${e.name} vs ${entry.path})`);
         return false;
       }
-      const dest = path.join(prefix, entry.path);
+      const dest = path.join(cwd, entry.path);
       try {
         mkdirP(path.dirname(dest));
         if (entry.type === 'symlink') {

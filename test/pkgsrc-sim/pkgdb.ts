@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { bestMatch, matchPattern, PkgsrcError } from '../../src/pkgsrc/index.js';
+import type { RemoteView } from './fetch.js';
 import type { Tool } from './output.js';
 import { type PlistEntry, parsePlist } from './plist.js';
 
@@ -64,6 +65,8 @@ export interface SimConfig {
   /** the raw PKG_PATH value */
   pkgPathRaw: string | undefined;
   cwd: string;
+  /** pkg_add only: what it fetched over http (fetch.ts) */
+  remote?: RemoteView;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv, cwd: string): SimConfig | string {

@@ -99,7 +99,10 @@ const fixture = loadFixture();
 /** The packages of test/fixtures/repository/packages.json. */
 export const DEFAULT_PACKAGES: readonly PackageDefinition[] = fixture.packages;
 
-/** The prefix the packages are "built" for (their @cwd); pkg_add moves them to the site's prefix. */
+/**
+ * The prefix the fixture packages are built for by default (their @cwd). pkg_add installs a package into its own
+ * @cwd, so a site installs from a repository built for its prefix: `createRepository(dir, packages, { prefix })`.
+ */
 export const BUILD_PREFIX: string = fixture.buildPrefix;
 
 /** MACHINE_ARCH, OPSYS, OS_VERSION, PKGTOOLS_VERSION of every package's +BUILD_INFO. */
@@ -130,17 +133,20 @@ export function payloadOf(def: PackageDefinition): readonly PayloadFile[] {
 const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
 
 /** The meta files of a package, as pkg_create would put them in the archive. */
-export function metaFilesOf(def: PackageDefinition): {
+export function metaFilesOf(
+  def: PackageDefinition,
+  prefix: string = BUILD_PREFIX,
+): {
   contents: string;
   comment: string;
   desc: string;
   buildInfo: string;
 } {
-  let contents = `@cwd ${BUILD_PREFIX}\n`;
+  let contents = `@cwd ${prefix}\n`;
   for (const d of def.depends) contents += `@pkgdep ${d}\n`;
   contents += `@name ${def.pkgname}\n`;
   for (const f of payloadOf(def)) contents += `${f.path}\n@comment MD5:${md5(f.content)}\n`;
-  contents += `@cwd ${BUILD_PREFIX}\n@ignore\n+COMMENT\n@ignore\n+DESC\n@ignore\n+BUILD_INFO\n`;
+  contents += `@cwd ${prefix}\n@ignore\n+COMMENT\n@ignore\n+DESC\n@ignore\n+BUILD_INFO\n`;
   let buildInfo = '';
   for (const [k, v] of Object.entries(BUILD_INFO)) buildInfo += `${k}=${v}\n`;
   buildInfo += `PKGPATH=${def.pkgpath}\nCATEGORIES=${def.categories}\nHOMEPAGE=${def.homepage}\nLICENSE=${def.license}\n`;
@@ -155,11 +161,15 @@ export function metaFilesOf(def: PackageDefinition): {
 /** A fixed timestamp keeps the archives (and so FILE_SIZE) reproducible. */
 const MTIME = new Date('2017-10-01T00:00:00Z');
 
-/** Write one binary package into ALLDIR and return its path. */
-export async function writePackage(allDir: string, def: PackageDefinition): Promise<string> {
+/** Write one binary package built for PREFIX into ALLDIR and return its path. */
+export async function writePackage(
+  allDir: string,
+  def: PackageDefinition,
+  prefix: string = BUILD_PREFIX,
+): Promise<string> {
   const stage = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-stage-'));
   try {
-    const meta = metaFilesOf(def);
+    const meta = metaFilesOf(def, prefix);
     const write = (rel: string, content: string, mode: number) => {
       const file = path.join(stage, rel);
       mkdirSync(path.dirname(file), { recursive: true });
@@ -189,12 +199,16 @@ export async function writePackage(allDir: string, def: PackageDefinition): Prom
 }
 
 /** pkg_summary(5) text of the given packages, with FILE_NAME/FILE_SIZE of their archives in ALLDIR. */
-export function summaryOf(allDir: string, packages: readonly PackageDefinition[]): string {
+export function summaryOf(
+  allDir: string,
+  packages: readonly PackageDefinition[],
+  prefix: string = BUILD_PREFIX,
+): string {
   let text = '';
   for (const def of [...packages].sort((a, b) =>
     a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0,
   )) {
-    const meta = metaFilesOf(def);
+    const meta = metaFilesOf(def, prefix);
     const name = `${def.pkgname}.tgz`;
     text += summaryRecord({
       plist: parsePlist(meta.contents),
@@ -208,18 +222,26 @@ export function summaryOf(allDir: string, packages: readonly PackageDefinition[]
   return text;
 }
 
+export interface RepositoryOptions {
+  /** The LOCALBASE the packages are built for (their @cwd): pkg_add installs them there. Default BUILD_PREFIX. */
+  prefix?: string;
+}
+
 /**
  * Create (or refresh) a repository: DIR/All/<PKGNAME>.tgz for every package plus DIR/All/pkg_summary and
- * pkg_summary.gz. Returns the absolute All directory, the value for PKG_PATH.
+ * pkg_summary.gz. Returns the absolute All directory, the value for PKG_PATH. Like a real pkgsrc binary repository
+ * it is built for one prefix: a site installs from it only when that is the site's prefix.
  */
 export async function createRepository(
   dir: string,
   packages: readonly PackageDefinition[] = DEFAULT_PACKAGES,
+  options: RepositoryOptions = {},
 ): Promise<string> {
+  const prefix = options.prefix ?? BUILD_PREFIX;
   const allDir = path.resolve(dir, 'All');
   mkdirSync(allDir, { recursive: true });
-  for (const def of packages) await writePackage(allDir, def);
-  const summary = summaryOf(allDir, packages);
+  for (const def of packages) await writePackage(allDir, def, prefix);
+  const summary = summaryOf(allDir, packages, prefix);
   writeFileAtomic(path.join(allDir, 'pkg_summary'), summary);
   writeFileAtomic(path.join(allDir, 'pkg_summary.gz'), gzipSync(summary));
   return allDir;

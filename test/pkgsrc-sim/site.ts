@@ -1,12 +1,22 @@
 // A simulated grid site for tests and the demo: ROOT/sw is the VO software area, ROOT/sw/pkg the pkgsrc prefix with
 // its pkgdb and four wrapper scripts in sbin/ that run the pkgsrc simulator (a test and demo double, not pkgsrc).
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { memorySink, Tool } from './output.js';
 import { BUNDLE_PATH } from './paths.js';
 import { DEFAULT_ADD_OPTIONS, Installer } from './pkg_add.js';
 import { PkgDb, type SimConfig } from './pkgdb.js';
-import { BOOTSTRAP_PACKAGES, VULNERABILITY_LIST_FILE } from './repository.js';
+import { DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackage } from './repository.js';
 
 export interface SimSite {
   /** the site's root directory */
@@ -23,7 +33,10 @@ export interface SimSite {
 
 export interface CreateSiteOptions {
   root: string;
-  /** the repository's All directory (PKG_PATH), as returned by createRepository() */
+  /**
+   * the repository's All directory (PKG_PATH), as returned by createRepository(), for `installed`. Its packages
+   * install into the prefix they were built for: build it for `sitePrefix(root)` to fill this site.
+   */
   repository: string;
   /** install the bootstrap packages and the wrappers (default true); false leaves the software area empty */
   bootstrap?: boolean;
@@ -33,6 +46,11 @@ export interface CreateSiteOptions {
   vulnerabilityList?: 'installed' | 'missing';
   /** the file `pkg_admin fetch-pkg-vulnerabilities` downloads; unset = the site is offline */
   vulnSource?: string;
+  /**
+   * `chmod -R g+w PREFIX` after bootstrap, as a VO whose software manager maps to several pool accounts must do.
+   * Default false: the prefix as a real `bootstrap --unprivileged` leaves it (pkgdb/ 0755, files 0644).
+   */
+  groupWritable?: boolean;
 }
 
 export const TOOLS = ['pkg_info', 'pkg_add', 'pkg_delete', 'pkg_admin'] as const;
@@ -59,19 +77,37 @@ export function wrapperScript(tool: string, site: SimSite, vulnSource: string | 
   );
 }
 
-/** chmod g+w (and g+rx) every directory below DIR, DIR included: the VO software area rule. */
-function groupWritable(dir: string): void {
-  const st = statSync(dir);
-  chmodSync(dir, (st.mode & 0o7777) | 0o070);
+/**
+ * The modes of everything below DIR (DIR included) as `bootstrap --unprivileged` under the usual umask 022 leaves
+ * them, whatever this process's umask: no group or other write (directories 0755, files 0644, executables 0755).
+ */
+function asBootstrapLeavesIt(dir: string): void {
+  chmodTree(dir, (mode) => mode & ~0o022);
+}
+
+/** chmod -R g+w DIR: what the VO's software manager runs so that every pool account of the group can write. */
+function groupWritableTree(dir: string): void {
+  chmodTree(dir, (mode) => mode | 0o020);
+}
+
+function chmodTree(dir: string, change: (mode: number) => number): void {
+  chmodSync(dir, change(statSync(dir).mode & 0o7777));
   for (const d of readdirSync(dir, { withFileTypes: true })) {
-    if (d.isDirectory()) groupWritable(path.join(dir, d.name));
+    const full = path.join(dir, d.name);
+    if (d.isDirectory()) chmodTree(full, change);
+    else if (d.isFile()) chmodSync(full, change(statSync(full).mode & 0o7777));
   }
+}
+
+/** The prefix of the site createSite() makes under ROOT: build its repository for this prefix. */
+export function sitePrefix(root: string): string {
+  return path.join(path.resolve(root), 'sw', 'pkg');
 }
 
 export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
   const root = path.resolve(options.root);
-  const swdir = path.join(root, 'sw');
-  const prefix = path.join(swdir, 'pkg');
+  const prefix = sitePrefix(root);
+  const swdir = path.dirname(prefix);
   const site: SimSite = {
     root,
     swdir,
@@ -80,10 +116,9 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
     sbin: path.join(prefix, 'sbin'),
   };
   mkdirSync(swdir, { recursive: true });
-  if (options.bootstrap === false) {
-    groupWritable(swdir);
-    return site;
-  }
+  // The VO software area itself is made by the site for the VO's group: group-writable.
+  chmodSync(swdir, 0o775);
+  if (options.bootstrap === false) return site;
   mkdirSync(site.pkgdb, { recursive: true });
   mkdirSync(site.sbin, { recursive: true });
   for (const tool of TOOLS) {
@@ -93,16 +128,16 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
   }
 
   const repository = path.resolve(options.repository);
-  const cfg: SimConfig = {
+  const config = (dir: string): SimConfig => ({
     prefix,
     dbdir: site.pkgdb,
     pkgVulnDir: undefined,
     vulnSource: options.vulnSource,
-    pkgPath: [repository],
-    pkgPathRaw: repository,
-    cwd: repository,
-  };
-  const install = (names: readonly string[], what: string) => {
+    pkgPath: [dir],
+    pkgPathRaw: dir,
+    cwd: dir,
+  });
+  const install = (cfg: SimConfig, names: readonly string[], what: string) => {
     for (const name of names) {
       const sink = memorySink();
       const tool = new Tool('pkg_add', sink);
@@ -115,11 +150,27 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
       if (!ok) throw new Error(`createSite: ${what} pkg_add ${name} failed:\n${sink.merged}`);
     }
   };
-  install(BOOTSTRAP_PACKAGES, 'bootstrap:');
-  install(options.installed ?? [], '');
+  // `bootstrap --unprivileged` builds its packages for the prefix it bootstraps: so does this one, from a kit of
+  // the bootstrap packages built for this site's prefix (not from the repository, which may be for another one).
+  const kit = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-bootstrap-'));
+  try {
+    const bootstrap = DEFAULT_PACKAGES.filter((p) => p.bootstrap);
+    for (const def of bootstrap) await writePackage(kit, def, prefix);
+    install(
+      config(kit),
+      bootstrap.map((p) => p.pkgname),
+      'bootstrap:',
+    );
+  } finally {
+    rmSync(kit, { recursive: true, force: true });
+  }
+  install(config(repository), options.installed ?? [], '');
   if ((options.vulnerabilityList ?? 'installed') === 'installed') {
     copyFileSync(VULNERABILITY_LIST_FILE, path.join(site.pkgdb, 'pkg-vulnerabilities'));
   }
-  groupWritable(swdir);
+  // The file database pkg_add rewrites in place (the simulator keeps it empty: it finds owners by +CONTENTS).
+  writeFileSync(path.join(site.pkgdb, 'pkgdb.byfile.db'), '');
+  asBootstrapLeavesIt(prefix);
+  if (options.groupWritable) groupWritableTree(prefix);
   return site;
 }

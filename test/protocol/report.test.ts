@@ -146,6 +146,23 @@ describe('parseReport', () => {
     const r = report(parseReport(example));
     expect(r.status).toBe('partial');
     expect(r.actions.map((a) => a.result)).toEqual(['ok', 'failed']);
+    expect(r.repositoryPrefix).toBe('/data/sw/pvier/pkg');
+  });
+
+  it('reads repository-prefix once, as an absolute path, after the avail lines', () => {
+    const withPrefix = (line: string) =>
+      GOLDEN.replace('audit-status vulnerable', `${line}\naudit-status vulnerable`);
+    expect(report(parseReport(withPrefix('repository-prefix /sw/A/pkg'))).repositoryPrefix).toBe('/sw/A/pkg');
+    expect(report(parseReport(GOLDEN)).repositoryPrefix).toBeUndefined();
+    for (const bad of ['repository-prefix sw/A', 'repository-prefix /sw/../x', 'repository-prefix /a /b']) {
+      expect(parseReport(withPrefix(bad)).ok, bad).toBe(false);
+    }
+    expect(parseReport(withPrefix('repository-prefix /a\nrepository-prefix /a')).ok).toBe(false);
+    const early = GOLDEN.replace(
+      'avail zlib-1.3.1 devel/zlib',
+      'repository-prefix /a\navail zlib-1.3.1 devel/zlib',
+    );
+    expect(parseReport(early).ok).toBe(false);
   });
 
   it('accepts a report without a final newline, and the minimal error report', () => {
@@ -318,6 +335,103 @@ describe('parseReport', () => {
   ])('refuses a bad long avail line: %j', (bad) => {
     const n = lineOf('avail zlib');
     expect(problem(parseReport(edit(n, bad)))).toMatchObject({ line: n });
+  });
+
+  describe("a package database that is not the site's (pkgsrc foreign-pkgdb)", () => {
+    const foreign = (...lines: string[]) =>
+      parseReport(
+        [
+          'gridpkg-report 1',
+          'job j3',
+          'mode probe',
+          'swdir /sw/B',
+          'lock acquired',
+          ...lines,
+          'end',
+          '',
+        ].join('\n'),
+      );
+    const STATUS =
+      "status error the package database /sw/A/pkg/pkgdb is not this site's: bootstrap pkgsrc again at /sw/B/pkg, or set PKG_DBDIR in the job's environment";
+
+    it('reads the prefix and the database', () => {
+      const r = report(foreign('pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/pkg/pkgdb', STATUS));
+      expect(r.pkgsrc).toEqual({ state: 'foreign-pkgdb', prefix: '/sw/B/pkg', pkgdb: '/sw/A/pkg/pkgdb' });
+      expect(r.status).toBe('error');
+    });
+
+    it.each([
+      ['pkgsrc foreign-pkgdb /sw/B/pkg', /expected 2 fields/],
+      ['pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/pkg/pkgdb extra', /found more/],
+      ['pkgsrc foreign-pkgdb /sw/B/pkg relative/pkgdb', /bad package database path/],
+      ['pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/../pkgdb', /bad package database path/],
+      ['pkgsrc foreign-pkgdb sw/B /sw/A/pkg/pkgdb', /bad pkgsrc prefix/],
+    ])('refuses a bad line: %j', (line, message) => {
+      expect(problem(foreign(line, STATUS))).toMatchObject({
+        line: 6,
+        message: expect.stringMatching(message),
+      });
+    });
+
+    it('must end the job there, with status error', () => {
+      const going = foreign(
+        'pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/pkg/pkgdb',
+        'fingerprint before sha256:aa',
+        'audit-status clean',
+        'fingerprint after sha256:aa',
+        'status error x',
+      );
+      expect(problem(going).message).toMatch(/must stop there with status error/);
+      expect(problem(foreign('pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/pkg/pkgdb', 'status ok')).message).toMatch(
+        /no lock|pkgsrc is not reported present|must stop there/,
+      );
+    });
+  });
+
+  describe('the software area line', () => {
+    const withArea = (line: string) =>
+      edit(lineOf('pkgsrc'), `pkgsrc present /data/sw/pvier/pkg 20170419\n${line}`);
+
+    it('reads whether the job could write and what is not group-writable', () => {
+      expect(report(parseReport(withArea('software-area writable 0'))).softwareArea).toEqual({
+        writable: true,
+        notGroupWritable: 0,
+        example: undefined,
+      });
+      expect(
+        report(parseReport(withArea('software-area read-only 12 /data/sw/pvier/pkg/pkgdb with space')))
+          .softwareArea,
+      ).toEqual({ writable: false, notGroupWritable: 12, example: '/data/sw/pvier/pkg/pkgdb with space' });
+      expect(report(parseReport(GOLDEN)).softwareArea).toBeUndefined();
+    });
+
+    it.each([
+      ['software-area writable', /expected 2 fields/],
+      ['software-area maybe 0', /writable or read-only/],
+      ['software-area writable -1 /x', /bad count/],
+      ['software-area writable 012 /x', /bad count/],
+      ['software-area writable 3', /count above 0 goes with an example/],
+      ['software-area writable 0 /x', /count above 0 goes with an example/],
+      ['software-area writable 3 ', /trailing space/],
+    ])('refuses %j', (line, message) => {
+      expect(problem(parseReport(withArea(line)))).toEqual({
+        line: lineOf('pkgsrc') + 1,
+        message: expect.stringMatching(message),
+      });
+    });
+
+    it('must come right after pkgsrc present', () => {
+      const early = edit(
+        lineOf('lock'),
+        'software-area writable 0\nlock broken-stale old-job wn-007 4242 1763900000',
+      );
+      expect(problem(parseReport(early)).message).toMatch(/lock line out of order/);
+      const late = edit(
+        lineOf('fingerprint before'),
+        'fingerprint before sha256:4f1c\nsoftware-area writable 0',
+      );
+      expect(problem(parseReport(late)).message).toMatch(/software-area line out of order/);
+    });
   });
 
   it('reports a missing status', () => {

@@ -15,9 +15,9 @@ const apply: SiteRequest = {
   expectFingerprint: 'sha256:4f1c0a',
   actions: [
     { verb: 'remove', pkgpath: 'devel/hdf5', pkgname: 'hdf5-1.14.3' },
-    { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' },
-    { verb: 'upgrade', pkgpath: 'math/root', pkgname: 'root-6.30.02' },
-    { verb: 'downgrade', pkgpath: 'math/fftw', pkgname: 'fftw-3.3.9' },
+    { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', file: 'gsl-2.8.tgz' },
+    { verb: 'upgrade', pkgpath: 'math/root', pkgname: 'root-6.30.02', file: 'root-6.30.02.tgz' },
+    { verb: 'downgrade', pkgpath: 'math/fftw', pkgname: 'fftw-3.3.9', file: 'fftw-3.3.9.tgz' },
   ],
 };
 
@@ -31,9 +31,9 @@ repository /data/sw/pvier/packages/All
 lock-stale 1800
 expect-fingerprint sha256:4f1c0a
 action remove devel/hdf5 hdf5-1.14.3
-action install math/gsl gsl-2.8
-action upgrade math/root root-6.30.02
-action downgrade math/fftw fftw-3.3.9
+action install math/gsl gsl-2.8 gsl-2.8.tgz
+action upgrade math/root root-6.30.02 root-6.30.02.tgz
+action downgrade math/fftw fftw-3.3.9 fftw-3.3.9.tgz
 end
 `;
 
@@ -67,9 +67,11 @@ function readRequest(text: string): SiteRequest {
         request.expectFingerprint = value;
         break;
       case 'action': {
-        const [verb, pkgpath, pkgname] = tokens as [SiteAction['verb'], string, string];
-        expect(tokens).toHaveLength(3);
-        request.actions.push({ verb, pkgpath, pkgname });
+        const [verb, pkgpath, pkgname, file] = tokens as [SiteAction['verb'], string, string, string?];
+        expect(tokens).toHaveLength(verb === 'remove' ? 3 : 4);
+        request.actions.push(
+          file === undefined ? { verb, pkgpath, pkgname } : { verb, pkgpath, pkgname, file },
+        );
         break;
       }
       default:
@@ -153,6 +155,21 @@ describe('encodeRequest', () => {
     expect(thrown(() => encodeRequest({ ...apply, actions: [pattern] })).field).toBe('actions[0].pkgname');
   });
 
+  it('adds the exact file: FILE_NAME, else PKGNAME.tgz; refuses a file name that leaves the directory', () => {
+    const one = (action: SiteAction) => encodeRequest({ jobId: 'a', mode: 'apply', actions: [action] });
+    expect(one({ verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' })).toContain(
+      'action install math/gsl gsl-2.8 gsl-2.8.tgz\n',
+    );
+    expect(one({ verb: 'upgrade', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', file: 'gsl-2.8.tbz' })).toContain(
+      'action upgrade math/gsl gsl-2.8 gsl-2.8.tbz\n',
+    );
+    for (const file of ['../gsl-2.8.tgz', 'a/b.tgz', '..', '-x.tgz', 'gsl 2.8.tgz', 'gsl;rm.tgz']) {
+      expect(
+        thrown(() => one({ verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', file })).field,
+      ).toBe('actions[0].file');
+    }
+  });
+
   it('names ended jobs one per line, for probes and applies, and refuses more than the script takes', () => {
     const ended = ['site-a-apply-20261123T090000Z-0a1b', 'site-a-probe-20261123T085500Z-ffee'];
     const text = encodeRequest({ jobId: 'p', mode: 'probe', endedJobs: ended, actions: [] });
@@ -188,8 +205,8 @@ describe('encodeRequest', () => {
       ],
     });
     expect(text).toContain(
-      'action install devel/zlib zlib-1.3.1\naction install devel/hdf5 hdf5-1.14.3\n' +
-        'action upgrade math/gsl gsl-2.8\nautomatic zlib-1.3.1\nend\n',
+      'action install devel/zlib zlib-1.3.1 zlib-1.3.1.tgz\naction install devel/hdf5 hdf5-1.14.3 hdf5-1.14.3.tgz\n' +
+        'action upgrade math/gsl gsl-2.8 gsl-2.8.tgz\nautomatic zlib-1.3.1\nend\n',
     );
   });
 

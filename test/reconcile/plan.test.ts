@@ -23,6 +23,39 @@ describe('plan of one site', () => {
     ]);
   });
 
+  it('blocks every install, upgrade and downgrade of a site whose repository is built for another prefix', () => {
+    const foreign = { ...observed(['hdf5-1.14.3', 'openssl-3.0.13']), repositoryPrefix: '/sw/A/pkg' };
+    const plan = planSite(
+      desired([
+        requirement('devel/cmake'),
+        requirement('devel/hdf5', { state: 'absent' }),
+        requirement('security/openssl', { state: 'latest' }),
+      ]),
+      foreign,
+    );
+    expect(plan.outcome).toBe('blocked');
+    expect(plan.actions).toEqual([]);
+    const reason =
+      "the repository's packages are built for prefix /sw/A/pkg, not this site's prefix /sw/pkg: pkg_add would " +
+      'install them into /sw/A/pkg. Give this site a repository built for /sw/pkg (repository: on the site), ' +
+      'install pkgsrc under the same prefix on every site that shares the repository, or build from source ' +
+      '(installMode: source)';
+    expect(plan.changes.map((c) => [c.pkgpath, c.kind, c.reason])).toEqual([
+      ['devel/cmake', 'blocked', reason],
+      ['devel/hdf5', 'remove', undefined],
+      ['security/openssl', 'blocked', reason],
+    ]);
+    // The same site with a repository built for its own prefix plans as before, each install naming its file.
+    const own = planSite(desired([requirement('devel/cmake')]), {
+      ...observed([]),
+      repositoryPrefix: '/sw/pkg',
+      available: [{ pkgname: 'cmake-3.28.1', pkgpath: 'devel/cmake', fileName: 'cmake-3.28.1.tbz' }],
+    });
+    expect(own.actions).toEqual([
+      { verb: 'install', pkgpath: 'devel/cmake', pkgname: 'cmake-3.28.1', file: 'cmake-3.28.1.tbz' },
+    ]);
+  });
+
   it('is in sync, with no actions, when every requirement holds', () => {
     const plan = planSite(desired([requirement('math/root'), requirement('math/gsl')]), observed(FULL_ROOT));
     expect(plan.outcome).toBe('in-sync');

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planExitCode } from '../../src/cli/commands/plan.js';
+import { parseReport } from '../../src/grid/protocol/index.js';
+import { type KnownObservation, observationFromReport } from '../../src/reconcile/observation.js';
 import { buildPlan } from '../../src/reconcile/plan.js';
 import { readPlanFile, writePlanFile } from '../../src/reconcile/plan-file.js';
 import { renderPlan } from '../../src/report/plan-view.js';
@@ -221,5 +223,166 @@ describe('vulnerability audit in the plan', () => {
 
   it('shows nothing with policy ignore', () => {
     expect(renderPlan(planWith('ignore'))).not.toContain('vulnerable');
+  });
+});
+
+describe('a vulnerability audit that did not run', () => {
+  const DAMAGED =
+    "pkg_admin exit 1: pkg_admin: SHA512 hash doesn't match; list not refreshed: pkg_admin exit 1: " +
+    'pkg_admin: Could not fetch vulnerability file: No address record';
+  // A vulnerable package and a damaged list: the audit found nothing because it did not run.
+  const planWith = (
+    policy: 'ignore' | 'warn' | 'fail' | undefined,
+    auditStatus: KnownObservation['auditStatus'] = { status: 'skipped', message: DAMAGED },
+  ) => {
+    const observation = observed(['openssl-3.0.13']);
+    observation.auditStatus = auditStatus;
+    const site = desired([requirement('security/openssl')]);
+    return buildPlan(
+      [policy === undefined ? site : { ...site, vulnerabilityPolicy: policy }],
+      [observation],
+      { specFile: 's.yaml', specDigest: 'sha256:0' },
+    );
+  };
+
+  it('is shown under the site and counted in the summary (policy warn, and the default)', () => {
+    for (const policy of ['warn', undefined] as const) {
+      const plan = planWith(policy);
+      expect(plan.sites[0]?.auditNotRun).toEqual({ status: 'skipped', message: DAMAGED });
+      const text = renderPlan(plan);
+      expect(text).toContain(
+        `# site-a: no changes, the site matches the spec\n  ! audit did not run: ${DAMAGED}\n`,
+      );
+      expect(text).toContain('1 site(s) whose vulnerability audit did not run');
+      expect(planExitCode(plan, false)).toBe(0);
+    }
+  });
+
+  it('fails the plan under policy fail, like a vulnerable package, and says why', () => {
+    const plan = planWith('fail');
+    expect(renderPlan(plan)).toContain(`  ! audit did not run: ${DAMAGED} (vulnerabilities.policy: fail)\n`);
+    expect(planExitCode(plan, false)).toBe(1);
+    expect(planExitCode(plan, true)).toBe(1);
+    const noList = planWith('fail', { status: 'no-list', message: 'no vulnerability list on the site: x' });
+    expect(renderPlan(noList)).toContain('  ! audit did not run: no vulnerability list on the site: x');
+    expect(planExitCode(noList, false)).toBe(1);
+  });
+
+  it('is not shown under policy ignore, and a clean or vulnerable audit is not reported as not run', () => {
+    expect(renderPlan(planWith('ignore'))).not.toContain('audit');
+    expect(planExitCode(planWith('ignore'), false)).toBe(0);
+    const clean = planWith('fail', { status: 'clean', message: 'list not refreshed: no network' });
+    expect(clean.sites[0]?.auditNotRun).toBeUndefined();
+    expect(renderPlan(clean)).not.toContain('audit');
+    expect(planExitCode(clean, false)).toBe(0);
+  });
+
+  it.each(STYLES)('shows the message escaped (%s)', (_name, style) => {
+    const text = renderPlan(planWith('fail', { status: 'skipped', message: HOSTILE_LINE }), style);
+    expectSafe(text, 'plan');
+    expectShownEscaped(text, 'plan');
+  });
+
+  it('survives a saved plan', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-plan-audit-'));
+    try {
+      const observation = observed(['openssl-3.0.13']);
+      observation.auditStatus = { status: 'skipped', message: DAMAGED };
+      const site = { ...desired([requirement('security/openssl')]), vulnerabilityPolicy: 'fail' as const };
+      const plan = buildPlan([site], [observation], {
+        specFile: join(dir, 's.yaml'),
+        specDigest: `sha256:${'0'.repeat(64)}`,
+      });
+      await writePlanFile(join(dir, 'p.plan'), plan, dir);
+      const saved = await readPlanFile(join(dir, 'p.plan'));
+      expect(saved.sites[0]?.auditNotRun).toEqual({ status: 'skipped', message: DAMAGED });
+      expect(planExitCode(saved, false)).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a site whose pkg_install uses another prefix's database", () => {
+  it('is unknown, says why and what to do, and gets nothing', () => {
+    const parsed = parseReport(
+      [
+        'gridpkg-report 1',
+        'job j1',
+        'mode probe',
+        'swdir /sw/B',
+        'lock acquired',
+        'pkgsrc foreign-pkgdb /sw/B/pkg /sw/A/pkg/pkgdb',
+        "status error the package database /sw/A/pkg/pkgdb is not this site's",
+        'end',
+        '',
+      ].join('\n'),
+    );
+    if (!parsed.ok) throw new Error(parsed.problem.message);
+    const observation = observationFromReport('site-a', parsed.report, '2026-12-02T00:00:00Z');
+    const plan = buildPlan([desired([requirement('math/gsl')])], [observation], {
+      specFile: 's.yaml',
+      specDigest: 'sha256:0',
+    });
+    expect(plan.sites[0]?.outcome).toBe('unknown');
+    expect(plan.sites[0]?.actions).toEqual([]);
+    expect(renderPlan(plan)).toContain(
+      '# site-a: unknown — pkg_install under /sw/B/pkg uses the package database /sw/A/pkg/pkgdb, which is not ' +
+        "this site's (PKG_DBDIR is compiled into pkg_install at bootstrap: a copied or moved prefix keeps using the " +
+        "original's database), so the job neither read nor changed it; bootstrap pkgsrc again at /sw/B/pkg, or set " +
+        "PKG_DBDIR to this site's database in the backend's environment; nothing will be done\n",
+    );
+    expect(planExitCode(plan, false)).toBe(3);
+  });
+});
+
+describe('a software area the VO cannot keep writing', () => {
+  const meta = { specFile: 's.yaml', specDigest: 'sha256:0' };
+  const planWith = (softwareArea: KnownObservation['softwareArea'], installed: string[] = []) => {
+    const observation = observed(installed);
+    observation.softwareArea = softwareArea;
+    return buildPlan([desired([requirement('math/gsl')])], [observation], meta);
+  };
+
+  it('not group-writable: a warning with the fix; the changes still apply', () => {
+    const plan = planWith({ writable: true, notGroupWritable: 40, example: '/sw/pkg' });
+    expect(plan.sites[0]?.outcome).toBe('changes');
+    expect(plan.sites[0]?.actions).toHaveLength(1);
+    const text = renderPlan(plan);
+    expect(text).toContain(
+      '  ! software area not group-writable: 40 path(s) not group-writable, e.g. /sw/pkg under /sw/pkg; other pool ' +
+        'accounts of the VO cannot change them: run `chmod -R g+w /sw/pkg` (as their owner)\n',
+    );
+    expect(text).toContain('1 site(s) whose software area is not group-writable');
+    expect(planExitCode(plan, false)).toBe(0);
+  });
+
+  it("not writable by the job's account: the site's changes are blocked, with the fix", () => {
+    const plan = planWith({ writable: false, notGroupWritable: 40, example: '/sw/pkg' });
+    expect(plan.sites[0]?.outcome).toBe('blocked');
+    expect(plan.sites[0]?.actions).toEqual([]);
+    expect(plan.sites[0]?.reasons).toContain("the job's account cannot write the software area /sw/pkg");
+    expect(renderPlan(plan)).toContain(
+      "  ! software area not writable by the job's account: /sw/pkg (40 path(s) not group-writable, e.g. /sw/pkg); " +
+        'as the owner of those files, run `chmod -R g+w /sw/pkg`\n',
+    );
+    expect(planExitCode(plan, false)).toBe(1);
+    // Nothing to change: shown, not blocking.
+    const inSync = planWith({ writable: false, notGroupWritable: 1, example: '/sw/pkg' }, ['gsl-2.8']);
+    expect(inSync.sites[0]?.outcome).toBe('in-sync');
+    expect(planExitCode(inSync, false)).toBe(0);
+  });
+
+  it('says nothing when the area is group-writable, or was not reported', () => {
+    expect(renderPlan(planWith({ writable: true, notGroupWritable: 0, example: undefined }))).not.toContain(
+      'software area',
+    );
+    expect(renderPlan(planWith(undefined))).not.toContain('software area');
+  });
+
+  it.each(STYLES)('shows the example path escaped (%s)', (_name, style) => {
+    const text = renderPlan(planWith({ writable: true, notGroupWritable: 1, example: HOSTILE_LINE }), style);
+    expectSafe(text, 'plan');
+    expectShownEscaped(text, 'plan');
   });
 });

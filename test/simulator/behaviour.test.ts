@@ -3,11 +3,11 @@
 // the vulnerability list, the repository and the site layout. Messages marked "not in a transcript" follow the
 // pkg_install sources; they have not been recorded from the real tools.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepository, DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite, TOOLS } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix, TOOLS } from '../pkgsrc-sim/site.js';
 import { makeTempDir, REFERENCE_DIR, sh, siteEnv } from './helpers.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
@@ -24,15 +24,18 @@ afterAll(() => tmp.cleanup());
 async function site(
   options: { installed?: string[]; vulnerabilityList?: 'installed' | 'missing'; vulnSource?: string } = {},
 ) {
-  const s = await createSite({ root: path.join(tmp.dir, `site${++n}`), repository, ...options });
-  const env = siteEnv(s, repository);
+  // Binary packages install into the prefix they were built for: each site gets a repository built for its own.
+  const root = path.join(tmp.dir, `site${++n}`);
+  const own = await createRepository(path.join(tmp.dir, `repo${n}`), undefined, { prefix: sitePrefix(root) });
+  const s = await createSite({ root, repository: own, ...options });
+  const env = siteEnv(s, own);
   return { s, run: (cmd: string) => sh(cmd, env, s.root) };
 }
 
 const read = (s: SimSite, pkg: string, file: string) => readFileSync(path.join(s.pkgdb, pkg, file), 'utf8');
 const installed = (s: SimSite) =>
   readdirSync(s.pkgdb)
-    .filter((n) => n !== 'pkg-vulnerabilities')
+    .filter((n) => n !== 'pkg-vulnerabilities' && n !== 'pkgdb.byfile.db')
     .sort();
 
 describe('pkg_add -u (replacing another version)', () => {
@@ -213,6 +216,38 @@ describe('pkg_admin and the vulnerability list', () => {
     });
     expect(run(`pkg_admin check-pkg-vulnerabilities ${list}`)).toEqual({ output: '', status: 0 });
   });
+
+  it('audit with a damaged installed list prints what the real pkg_admin prints and finds nothing', async () => {
+    // ../shared/pkgsrc-reference/README.md, "More facts": `SHA512 hash doesn't match`, exit 1 — the audit did not run.
+    const { s, run } = await site({ installed: ['openssl-3.0.13'] });
+    const installed = path.join(s.pkgdb, 'pkg-vulnerabilities');
+    writeFileSync(installed, readFileSync(installed, 'utf8').replace('openssl<3.0.14', 'openssl<3.0.15'));
+    expect(run('pkg_admin audit')).toEqual({ output: "pkg_admin: SHA512 hash doesn't match\n", status: 1 });
+    expect(run('pkg_admin -q audit')).toEqual({
+      output: "pkg_admin: SHA512 hash doesn't match\n",
+      status: 1,
+    });
+  });
+});
+
+describe('PKG_DBDIR is compiled in', () => {
+  it('a copied prefix keeps reading and writing the original database unless PKG_DBDIR is set', async () => {
+    // ../shared/pkgsrc-reference/README.md, "More facts": `pkg_admin config-var PKG_DBDIR` prints the path chosen
+    // at bootstrap, wherever the tools are run from.
+    const { s } = await site();
+    const copy = path.join(tmp.dir, `copy${++n}`);
+    cpSync(s.swdir, copy, { recursive: true });
+    const env = siteEnv({ ...s, sbin: path.join(copy, 'pkg', 'sbin') }, repository);
+    expect(sh('pkg_admin config-var PKG_DBDIR', env, copy)).toEqual({ output: `${s.pkgdb}\n`, status: 0 });
+    expect(sh('pkg_add gsl-2.8', env, copy).status).toBe(0);
+    expect(existsSync(path.join(s.pkgdb, 'gsl-2.8', '+CONTENTS'))).toBe(true);
+    expect(existsSync(path.join(copy, 'pkg', 'pkgdb', 'gsl-2.8'))).toBe(false);
+    const own = { ...env, PKG_DBDIR: path.join(copy, 'pkg', 'pkgdb') };
+    expect(sh('pkg_admin config-var PKG_DBDIR', own, copy)).toEqual({
+      output: `${path.join(copy, 'pkg', 'pkgdb')}\n`,
+      status: 0,
+    });
+  });
 });
 
 describe('repository and site', () => {
@@ -239,9 +274,22 @@ describe('repository and site', () => {
     }
   });
 
-  it('creates group-writable directories and wrappers that only quote absolute paths', async () => {
+  it('leaves the prefix as bootstrap --unprivileged does (pkgdb/ 0755, files 0644), or group-writable on request', async () => {
     const { s } = await site();
-    for (const dir of [s.swdir, s.prefix, s.pkgdb, s.sbin]) expect(statSync(dir).mode & 0o070).toBe(0o070);
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(s.swdir)).toBe(0o775); // the VO software area itself: made by the site for the VO's group
+    for (const dir of [s.prefix, s.pkgdb, s.sbin, path.join(s.pkgdb, 'pkg_install-20170419')])
+      expect(mode(dir)).toBe(0o755);
+    expect(mode(path.join(s.pkgdb, 'pkgdb.byfile.db'))).toBe(0o644);
+    expect(mode(path.join(s.pkgdb, 'pkg-vulnerabilities'))).toBe(0o644);
+    expect(mode(path.join(s.sbin, 'pkg_add'))).toBe(0o755);
+    const shared = await createSite({ root: path.join(tmp.dir, 'shared'), repository, groupWritable: true });
+    for (const dir of [shared.prefix, shared.pkgdb, shared.sbin]) expect(mode(dir)).toBe(0o775);
+    expect(mode(path.join(shared.pkgdb, 'pkgdb.byfile.db'))).toBe(0o664);
+  });
+
+  it('creates wrappers that only quote absolute paths', async () => {
+    const { s } = await site();
     for (const tool of TOOLS) {
       const text = readFileSync(path.join(s.sbin, tool), 'utf8');
       expect(text).toContain(`PKGSIM_PREFIX='${s.prefix}'\n`);

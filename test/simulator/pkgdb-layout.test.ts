@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepository } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 import { makeTempDir, REFERENCE_DIR, sh, siteEnv } from './helpers.js';
 
 interface Layout {
@@ -35,8 +35,9 @@ let layout: Layout;
 
 beforeAll(async () => {
   tmp = makeTempDir('layout');
-  repository = await createRepository(path.join(tmp.dir, 'repo'));
-  site = await createSite({ root: path.join(tmp.dir, 'site'), repository });
+  const root = path.join(tmp.dir, 'site');
+  repository = await createRepository(path.join(tmp.dir, 'repo'), undefined, { prefix: sitePrefix(root) });
+  site = await createSite({ root, repository });
   const r = sh('pkg_add root', siteEnv(site, repository), tmp.dir);
   expect(r).toEqual({ output: '', status: 0 });
   layout = parseLayout(readFileSync(path.join(REFERENCE_DIR, 'pkgdb-layout.txt'), 'utf8'));
@@ -93,7 +94,7 @@ describe('pkgdb layout after `pkg_add root`', () => {
     expect(statSync(path.join(site.prefix, 'share/fftw/README')).isFile()).toBe(true);
   });
 
-  it('has the reference pkgdb directory once the reference state is reached (no pkgdb.byfile.db)', () => {
+  it('has the reference pkgdb directory once the reference state is reached (pkgdb.byfile.db included)', () => {
     const r = sh('pkg_add gsl-2.8 hdf5-1.14.3 openssl-3.0.13', siteEnv(site, repository), tmp.dir);
     // gsl-2.8 was pulled in by root already, as a dependency
     expect(r).toEqual({
@@ -101,10 +102,8 @@ describe('pkgdb layout after `pkg_add root`', () => {
         "pkg_add: package `gsl-2.8' was already installed as dependency, now marked as installed manually\n",
       status: 0,
     });
-    const expected = (layout.listings.get(`${REAL_PREFIX}/pkgdb`) ?? []).filter(
-      (n) => n !== 'pkgdb.byfile.db',
-    );
-    expect(expected.length).toBe(14);
+    const expected = layout.listings.get(`${REAL_PREFIX}/pkgdb`) ?? [];
+    expect(expected.length).toBe(15);
     expect(readdirSync(site.pkgdb).sort()).toEqual(expected);
   });
 });

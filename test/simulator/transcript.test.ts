@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRepository } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 import {
   makeTempDir,
   parseTranscript,
@@ -29,16 +29,19 @@ const READDIR_ORDER = /^(pkg_info -[au]|pkg_admin (-q )?audit)$/;
 const REAL_PREFIX = '/opt/vo/pkg';
 
 let tmp: ReturnType<typeof makeTempDir>;
-let repository: string;
 
-beforeAll(async () => {
+beforeAll(() => {
   tmp = makeTempDir('replay');
-  repository = await createRepository(path.join(tmp.dir, 'repo'));
 });
+
+/** A repository built for the prefix of the site at ROOT, as the real transcripts' was for theirs. */
+function repositoryFor(root: string): Promise<string> {
+  return createRepository(`${root}-repo`, undefined, { prefix: sitePrefix(root) });
+}
 
 afterAll(() => tmp.cleanup());
 
-function replay(site: SimSite, blocks: TranscriptBlock[], cwd: string): void {
+function replay(site: SimSite, repository: string, blocks: TranscriptBlock[], cwd: string): void {
   const env = siteEnv(site, repository);
   const map = (s: string) => s.split(REAL_PREFIX).join(site.prefix);
   for (const b of blocks) {
@@ -57,9 +60,11 @@ describe('pkg_install-transcript.txt', () => {
       readFileSync(path.join(REFERENCE_DIR, 'pkg_install-transcript.txt'), 'utf8'),
     );
     expect(blocks.length).toBeGreaterThanOrEqual(30);
-    const site = await createSite({ root: path.join(tmp.dir, 'site-install'), repository });
+    const root = path.join(tmp.dir, 'site-install');
+    const repository = await repositoryFor(root);
+    const site = await createSite({ root, repository });
     const cwd = path.join(tmp.dir, 'site-install');
-    replay(site, blocks, cwd);
+    replay(site, repository, blocks, cwd);
     // The transcript's unquoted `pkg_add gsl>=2.7`, `pkg_add gsl>=9`, `pkg_info -E gsl>=2.7` and
     // `pkg_add -u zlib>=1.3` are shell redirections (`pkg_add gsl > =9`): that is why they report gsl-2.8 and why
     // `pkg_info -E` printed nothing. The same redirections happen in the replay:
@@ -72,13 +77,15 @@ describe('audit-transcript.txt', () => {
   it('replays every command on a site in the reference state with the vulnerability list installed', async () => {
     const blocks = parseTranscript(readFileSync(path.join(REFERENCE_DIR, 'audit-transcript.txt'), 'utf8'));
     expect(blocks.length).toBeGreaterThanOrEqual(9);
+    const root = path.join(tmp.dir, 'site-audit');
+    const repository = await repositoryFor(root);
     const site = await createSite({
-      root: path.join(tmp.dir, 'site-audit'),
+      root,
       repository,
       installed: ['gsl-2.8', 'root', 'hdf5-1.14.3', 'openssl-3.0.13'],
       vulnerabilityList: 'installed',
     });
-    replay(site, blocks, path.join(tmp.dir, 'site-audit'));
+    replay(site, repository, blocks, root);
     // the `mv ... pv.bak; ...; mv` block put the list back
     expect(existsSync(path.join(site.pkgdb, 'pkg-vulnerabilities'))).toBe(true);
   });

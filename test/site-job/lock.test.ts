@@ -12,19 +12,19 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteRequest } from '../../src/grid/protocol/types.js';
 import { createRepository, DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 import { JobRoom, reportOf } from './harness.js';
 import { requireTool, SHELLS } from './support.js';
 
 let root: string;
-let repository: string;
+/** Each site's repository, built for its prefix (binary packages install into the prefix they were built for). */
+const repositories = new Map<string, string>();
 /** A directory with a `uname` that calls this machine `other-node`: a job started with it plays another node. */
 let otherNode: string;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'gridpkg-site-lock-'));
   await chmod(root, 0o755);
-  repository = await createRepository(join(root, 'packages'));
   otherNode = join(root, 'other-node');
   await mkdir(otherNode);
   const realUname = ['/usr/bin/uname', '/bin/uname'].find((p) => existsSync(p)) ?? 'uname';
@@ -50,13 +50,18 @@ async function freshSite(): Promise<{ site: SimSite; room: JobRoom; dir: string;
   count += 1;
   const dir = join(root, `site-${count}`);
   await mkdir(dir, { mode: 0o755 });
+  const repository = await createRepository(join(dir, 'packages'), undefined, {
+    prefix: sitePrefix(join(dir, 'root')),
+  });
   const site = await createSite({ root: join(dir, 'root'), repository });
+  repositories.set(site.prefix, repository);
   await chmod(join(dir, 'root'), 0o755);
   return { site, room: await JobRoom.create(dir), dir, lock: join(site.swdir, '.gridpkg-lock') };
 }
 
 function request(site: SimSite, extra: Partial<SiteRequest> = {}): SiteRequest {
   count += 1;
+  const repository = repositories.get(site.prefix);
   return { jobId: `lock-test-${count}`, mode: 'probe', swdir: site.swdir, repository, actions: [], ...extra };
 }
 

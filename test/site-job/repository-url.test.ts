@@ -12,12 +12,17 @@ import { basename, delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteRequest } from '../../src/grid/protocol/types.js';
 import { BOOTSTRAP_PACKAGES, createRepository, DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 import { JobRoom, type JobRun, reportOf, userPackages } from './harness.js';
 import { requireTool, SHELLS } from './support.js';
 
 let root: string;
+/** The repository served for a tag without one of its own (built for a prefix no site here has). */
 let repository: string;
+/** Each site's repository, built for its prefix, served under its tag. */
+const repositories = new Map<string, string>();
+/** The prefix `repository` is built for: no site's. */
+let FOREIGN: string;
 let server: Server;
 let base: string;
 let downUrl: string;
@@ -25,22 +30,24 @@ let downUrl: string;
 const seen: string[] = [];
 
 /**
- * Serves the repository under /t/TAG/All/ (TAG: a test's own prefix, so its requests can be told apart),
+ * Serves the repository of TAG under /t/TAG/All/ (TAG: a test's own prefix, so its requests can be told apart),
  * /t/TAG/plain/All/ serves everything but pkg_summary.gz (the script falls back to .bz2, then the plain file);
- * anything else is 404.
+ * anything else is 404. Like a CDN or an object store it has no index pages: a directory is 404, so real pkg_add
+ * (and the simulator) can resolve no package name here, only exact file URLs.
  */
 function serve(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
   const url = req.url ?? '';
-  const m = /^\/t\/[A-Za-z0-9-]+(\/plain)?\/All\/([A-Za-z0-9._+-]+)$/.exec(url);
-  const file = m?.[2];
+  const m = /^\/t\/([A-Za-z0-9-]+)(\/plain)?\/All\/([A-Za-z0-9._+-]+)$/.exec(url);
+  const file = m?.[3];
+  const served = repositories.get(m?.[1] ?? '') ?? repository;
   const log = (status: number) =>
     seen.push(`${req.method} ${url} ${req.headers['user-agent'] ?? '-'} ${status}`);
-  if (file === undefined || (m?.[1] && file === 'pkg_summary.gz')) {
+  if (file === undefined || (m?.[2] && file === 'pkg_summary.gz')) {
     log(404);
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
-  readFile(join(repository, file)).then(
+  readFile(join(served, file)).then(
     (body) => {
       log(200);
       res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
@@ -82,7 +89,8 @@ const paths = new Map<string, string>();
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'gridpkg-repo-url-'));
   await chmod(root, 0o755);
-  repository = await createRepository(join(root, 'packages'));
+  FOREIGN = sitePrefix(join(root, 'foreign-site'));
+  repository = await createRepository(join(root, 'packages'), undefined, { prefix: FOREIGN });
   server = createServer(serve);
   base = `http://127.0.0.1:${await listen(server)}`;
   const down = createServer();
@@ -102,11 +110,17 @@ afterAll(async () => {
 let count = 0;
 async function freshSite(): Promise<{ site: SimSite; room: JobRoom; tag: string }> {
   count += 1;
-  const dir = join(root, `site-${count}`);
+  const n = count; // taken before any await: tests run concurrently
+  const dir = join(root, `site-${n}`);
   await mkdir(dir, { mode: 0o755 });
-  const site = await createSite({ root: join(dir, 'root'), repository });
+  const own = await createRepository(join(dir, 'packages'), undefined, {
+    prefix: sitePrefix(join(dir, 'root')),
+  });
+  const site = await createSite({ root: join(dir, 'root'), repository: own });
   await chmod(join(dir, 'root'), 0o755);
-  return { site, room: await JobRoom.create(dir), tag: `s${count}` };
+  const tag = `s${n}`;
+  repositories.set(tag, own);
+  return { site, room: await JobRoom.create(dir), tag };
 }
 
 function request(
@@ -158,8 +172,13 @@ describe.runIf(haveFetchers).concurrent.each(shells)(
       expect(report.status).toBe('ok');
       expect(report.notes).toEqual([]);
       expect(sorted(report.available)).toEqual(AVAILABLE);
+      // One package file tells the prefix the repository is built for (here: this site's).
+      expect(report.repositoryPrefix).toBe(site.prefix);
       const requests = requestsOf(tag);
-      expect(requests.map((r) => r.split(' ')[1])).toEqual([`/t/${tag}/All/pkg_summary.gz`]);
+      expect(requests.map((r) => r.split(' ')[1])).toEqual([
+        `/t/${tag}/All/pkg_summary.gz`,
+        `/t/${tag}/All/bmake-20150505.tgz`,
+      ]);
       expect(requests[0]?.split(' ').slice(2, -1).join(' ')).toMatch(fetcher.agent);
       await expectClean(run, site, room);
     });
@@ -174,30 +193,63 @@ describe.runIf(haveFetchers).concurrent.each(shells)(
         `/t/${tag}/plain/All/pkg_summary.gz`,
         `/t/${tag}/plain/All/pkg_summary.bz2`,
         `/t/${tag}/plain/All/pkg_summary`,
+        `/t/${tag}/plain/All/bmake-20150505.tgz`,
       ]);
       await expectClean(run, site, room);
     });
 
-    it('installs root and its dependencies from the URL (pkg_add fetches them itself)', async () => {
+    it('installs root after its dependencies, each by exact file, from a server without listings', async () => {
       const { site, room, tag } = await freshSite();
       const url = `${base}/t/${tag}/All`;
+      const order = ['zlib-1.3.1', 'python311-3.11.7', 'fftw-3.3.10', 'gsl-2.8', 'root-6.30.02'];
       const run = await room.run(
         shell,
         request(site, 'apply', url, {
-          actions: [{ verb: 'install', pkgpath: 'math/root', pkgname: 'root-6.30.02' }],
+          actions: order.map((pkgname) => ({
+            verb: 'install' as const,
+            pkgpath: DEFAULT_PACKAGES.find((p) => p.pkgname === pkgname)?.pkgpath ?? 'x/x',
+            pkgname,
+            file: `${pkgname}.tgz`,
+          })),
         }),
       );
       const report = reportOf(run);
       expect(report.status).toBe('ok');
-      expect(report.actions).toMatchObject([{ pkgname: 'root-6.30.02', result: 'ok' }]);
+      expect(report.actions.map((a) => `${a.pkgname} ${a.result}`)).toEqual(order.map((n) => `${n} ok`));
       expect(userPackages(report, BOOTSTRAP_PACKAGES)).toEqual([
-        'fftw-3.3.10*',
-        'gsl-2.8*',
-        'python311-3.11.7*',
+        'fftw-3.3.10',
+        'gsl-2.8',
+        'python311-3.11.7',
         'root-6.30.02',
-        'zlib-1.3.1*',
+        'zlib-1.3.1',
       ]);
-      expect(requestsOf(tag).some((r) => r.includes('/All/root-6.30.02.tgz '))).toBe(true);
+      // Every package came as its own file (the server has no listings: a name would have failed).
+      for (const name of order)
+        expect(requestsOf(tag).some((r) => r.includes(`/All/${name}.tgz `))).toBe(true);
+      await expectClean(run, site, room);
+    });
+
+    it('refuses a package file built for another prefix, and writes nothing there', async () => {
+      const { site, room } = await freshSite();
+      // No repository of its own under this tag: the server hands out the one built for another prefix.
+      const url = `${base}/t/foreign/All`;
+      const run = await room.run(
+        shell,
+        request(site, 'apply', url, {
+          actions: [{ verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', file: 'gsl-2.8.tgz' }],
+        }),
+      );
+      const report = reportOf(run);
+      expect(report.status).toBe('partial');
+      expect(report.actions).toMatchObject([
+        {
+          pkgname: 'gsl-2.8',
+          result: 'failed',
+          message: `gsl-2.8.tgz is built for prefix ${FOREIGN}, not this site's prefix ${site.prefix}; not installed (pkg_add would write into ${FOREIGN})`,
+        },
+      ]);
+      expect(report.repositoryPrefix).toBe(FOREIGN);
+      expect(existsSync(FOREIGN)).toBe(false);
       await expectClean(run, site, room);
     });
 
@@ -227,8 +279,7 @@ describe.runIf(haveFetchers).concurrent.each(shells)(
         {
           pkgname: 'gsl-2.8',
           result: 'failed',
-          message:
-            "pkg_add exit 1: pkg_add: no pkg found for 'gsl-2.8', sorry. pkg_add: 1 package addition failed",
+          message: `cannot fetch ${downUrl}/gsl-2.8.tgz (curl exit 7)`,
         },
       ]);
       expect(report.available).toEqual([]);

@@ -3,23 +3,31 @@
  * against sites of the pkgsrc simulator (test/pkgsrc-sim: a test double of pkg_install, not pkgsrc).
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteAction, SiteRequest } from '../../src/grid/protocol/types.js';
 import { BOOTSTRAP_PACKAGES, createRepository, DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
-import { type CreateSiteOptions, createSite, type SimSite } from '../pkgsrc-sim/site.js';
+import { type CreateSiteOptions, createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
 import { JobRoom, type JobRun, reportOf, SCRIPT, snapshot, userPackages } from './harness.js';
 import { requireTool, SHELLS } from './support.js';
 
 let root: string;
-let repository: string;
+/** A repository built for another prefix (another site's software area): no site here may install from it. */
+let foreignRepository: string;
+let foreignPrefix: string;
+/** Each site's own repository, built for its prefix (the layout real pkg_add installs from), by prefix. */
+const repositories = new Map<string, string>();
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'gridpkg-site-job-'));
   await chmod(root, 0o755);
-  repository = await createRepository(join(root, 'packages'));
+  foreignPrefix = sitePrefix(join(root, 'foreign'));
+  foreignRepository = await createRepository(join(root, 'foreign-packages'), undefined, {
+    prefix: foreignPrefix,
+  });
 });
 
 afterAll(async () => {
@@ -43,7 +51,11 @@ async function freshSite(
   siteCount += 1;
   const dir = join(root, `site-${siteCount}`);
   await mkdir(dir, { mode: 0o755 });
+  const repository = await createRepository(join(dir, 'packages'), undefined, {
+    prefix: sitePrefix(join(dir, 'root')),
+  });
   const site = await createSite({ root: join(dir, 'root'), repository, ...options });
+  repositories.set(site.prefix, repository);
   await chmod(join(dir, 'root'), 0o755);
   const room = await JobRoom.create(dir);
   return { site, room };
@@ -52,6 +64,7 @@ async function freshSite(
 let jobCount = 0;
 function request(site: SimSite, mode: 'probe' | 'apply', extra: Partial<SiteRequest> = {}): SiteRequest {
   jobCount += 1;
+  const repository = repositories.get(site.prefix);
   return { jobId: `test-${mode}-${jobCount}`, mode, swdir: site.swdir, repository, actions: [], ...extra };
 }
 
@@ -124,8 +137,128 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     const noList = await freshSite({ vulnerabilityList: 'missing' });
     const run = await noList.room.run(shell, request(noList.site, 'probe'));
     expect(reportOf(run).auditStatus?.status).toBe('no-list');
+    expect(reportOf(run).auditStatus?.message).toMatch(
+      /^no vulnerability list on the site: pkg_admin exit 1: pkg_admin: Cannot open \/.*\/pkg-vulnerabilities: No such file or directory; list not refreshed: /,
+    );
     expect(reportOf(run).status).toBe('ok');
     expect(run.code).toBe(0);
+  });
+
+  it('says the audit did not run when the vulnerability list is damaged, never "clean"', async () => {
+    // A vulnerable package and a list whose #CHECKSUM no longer matches: the real pkg_admin audit prints
+    // `pkg_admin: SHA512 hash doesn't match` and exits 1, finding nothing.
+    const { site, room } = await freshSite({ installed: ['openssl-3.0.13'] });
+    const list = join(site.pkgdb, 'pkg-vulnerabilities');
+    await writeFile(list, (await readFile(list, 'utf8')).replace('openssl<3.0.14', 'openssl<3.0.15'));
+    const run = await room.run(shell, request(site, 'probe'));
+    const report = reportOf(run);
+    expect(report.auditStatus).toEqual({
+      status: 'skipped',
+      message:
+        "pkg_admin exit 1: pkg_admin: SHA512 hash doesn't match; list not refreshed: pkg_admin exit 1: " +
+        'pkg_admin: Could not fetch vulnerability file: No address record',
+    });
+    expect(report.audit).toEqual([]);
+    expect(report.status).toBe('ok');
+    expect(run.code).toBe(0);
+  });
+
+  it("refuses a copied prefix whose pkg_install still uses the original's database (PKG_DBDIR is compiled in)", async () => {
+    const original = await freshSite();
+    const copyRoot = join(root, `copy-${++siteCount}`);
+    await mkdir(copyRoot, { mode: 0o755 });
+    const copy = join(copyRoot, 'sw');
+    await execa('cp', ['-a', original.site.swdir, copy]);
+    const room = await JobRoom.create(copyRoot);
+    const before = await snapshot(original.site.swdir);
+    const copyBefore = await snapshot(copy);
+    const apply = {
+      ...request(original.site, 'apply'),
+      swdir: copy,
+      actions: [action('install', 'gsl-2.8')],
+    };
+    const run = await room.run(shell, apply);
+    const report = reportOf(run);
+    expect(report.pkgsrc).toEqual({
+      state: 'foreign-pkgdb',
+      prefix: `${copy}/pkg`,
+      pkgdb: original.site.pkgdb,
+    });
+    expect(report.status).toBe('error');
+    expect(report.statusMessage).toBe(
+      `the package database ${original.site.pkgdb} is not this site's: bootstrap pkgsrc again at ${copy}/pkg, ` +
+        "or set PKG_DBDIR in the job's environment",
+    );
+    expect(report.installed).toEqual([]);
+    expect(report.actions).toEqual([]);
+    expect(run.code).toBe(1);
+    // Neither the original's database nor the copy was read for packages or changed.
+    expect(await snapshot(original.site.swdir)).toEqual(before);
+    expect(await snapshot(copy)).toEqual(copyBefore);
+    await expectClean(run, { ...original.site, swdir: copy }, room);
+
+    // The fix: PKG_DBDIR set (on purpose) in the job's environment to the copy's own database.
+    const fixed = await room.run(shell, request(original.site, 'probe', { swdir: copy }), {
+      env: { PKG_DBDIR: `${copy}/pkg/pkgdb` },
+    });
+    expect(reportOf(fixed).status).toBe('ok');
+    expect(reportOf(fixed).pkgsrc).toMatchObject({ state: 'present', prefix: `${copy}/pkg` });
+  });
+
+  it('accepts its own database reached through a symbolic link to the software area', async () => {
+    const { site, room } = await freshSite();
+    const link = join(site.root, '..', 'sw-link');
+    await symlink(site.swdir, link);
+    const run = await room.run(shell, request(site, 'probe', { swdir: link }));
+    expect(reportOf(run).status).toBe('ok');
+    expect(reportOf(run).pkgsrc).toEqual({ state: 'present', prefix: `${link}/pkg`, version: '20170419' });
+  });
+
+  describe('a software area shared by the pool accounts of one group', () => {
+    const isRoot = process.getuid?.() === 0;
+    // Another account of the site owner's group (the sites belong to this process's uid and gid).
+    const poolAccount = (): [number, number] => [65534, process.getgid?.() ?? 0];
+
+    it('reports what bootstrap leaves not group-writable (pkgdb/ 0755, pkgdb.byfile.db 0644)', async () => {
+      const { site, room } = await freshSite();
+      const report = reportOf(await room.run(shell, request(site, 'probe')));
+      expect(report.status).toBe('ok');
+      expect(report.softwareArea?.writable).toBe(true);
+      expect(report.softwareArea?.notGroupWritable).toBeGreaterThan(6);
+      expect(report.softwareArea?.example).toBe(site.prefix);
+    });
+
+    it('reports nothing to fix after chmod -R g+w, and leaves it so after an install (umask 002)', async () => {
+      const { site, room } = await freshSite({ groupWritable: true });
+      const probe = reportOf(await room.run(shell, request(site, 'probe')));
+      expect(probe.softwareArea).toEqual({ writable: true, notGroupWritable: 0, example: undefined });
+      const apply = reportOf(
+        await room.run(shell, request(site, 'apply', { actions: [action('install', 'gsl-2.8')] })),
+      );
+      expect(apply.status).toBe('ok');
+      const again = reportOf(await room.run(shell, request(site, 'probe')));
+      expect(again.softwareArea).toEqual({ writable: true, notGroupWritable: 0, example: undefined });
+    });
+
+    it('as another pool account: read-only where bootstrap left it so, writable after chmod -R g+w', async () => {
+      if (!isRoot || !requireTool('setpriv', 'the pool account test (running as root)')) return;
+      const left = await freshSite();
+      const denied = reportOf(
+        await left.room.run(shell, request(left.site, 'probe'), { user: poolAccount() }),
+      );
+      expect(denied.status).toBe('ok');
+      expect(denied.softwareArea?.writable).toBe(false);
+      expect(denied.softwareArea?.example).toBe(left.site.prefix);
+
+      const shared = await freshSite({ groupWritable: true });
+      const run = await shared.room.run(
+        shell,
+        request(shared.site, 'apply', { actions: [action('install', 'gsl-2.8')] }),
+        { user: poolAccount() },
+      );
+      expect(reportOf(run).actions.map((a) => a.result)).toEqual(['ok']);
+      expect(reportOf(run).softwareArea).toEqual({ writable: true, notGroupWritable: 0, example: undefined });
+    });
   });
 
   it('reports pkgsrc absent without touching the software area', async () => {
@@ -140,6 +273,62 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     expect(await readdir(site.swdir)).toEqual([]);
     await expectClean(run, site, room);
   });
+
+  it('reports the prefix its repository is built for', async () => {
+    const { site, room } = await freshSite();
+    const own = reportOf(await room.run(shell, request(site, 'probe')));
+    expect(own.repositoryPrefix).toBe(site.prefix);
+    const foreign = reportOf(
+      await room.run(shell, request(site, 'probe', { repository: foreignRepository })),
+    );
+    expect(foreign.repositoryPrefix).toBe(foreignPrefix);
+  }, 300_000); // a safety net for a loaded machine: two jobs run one after another
+
+  it('refuses to add a package file built for another prefix, and writes nothing there', async () => {
+    const { site, room } = await freshSite();
+    const run = await room.run(
+      shell,
+      request(site, 'apply', {
+        repository: foreignRepository,
+        actions: [action('install', 'gsl-2.8'), action('upgrade', 'zlib-1.3.1')],
+      }),
+    );
+    const report = reportOf(run);
+    expect(report.status).toBe('partial');
+    const refusal = (file: string) =>
+      `${file} is built for prefix ${foreignPrefix}, not this site's prefix ${site.prefix}; not installed (pkg_add would write into ${foreignPrefix})`;
+    expect(report.actions.map((a) => [a.pkgname, a.result, a.message])).toEqual([
+      ['gsl-2.8', 'failed', refusal('gsl-2.8.tgz')],
+      ['zlib-1.3.1', 'failed', refusal('zlib-1.3.1.tgz')],
+    ]);
+    expect(userPackages(report, BOOTSTRAP_PACKAGES)).toEqual([]);
+    expect(existsSync(foreignPrefix)).toBe(false);
+    await expectClean(run, site, room);
+  }, 300_000); // a safety net for a loaded machine: two jobs run one after another
+
+  it('adds the exact file the action names, not what a name lookup would pick', async () => {
+    const { site, room } = await freshSite();
+    const run = await room.run(
+      shell,
+      request(site, 'apply', {
+        actions: [{ verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.7nb1', file: 'gsl-2.7nb1.tgz' }],
+      }),
+    );
+    const report = reportOf(run);
+    expect(report.status).toBe('ok');
+    expect(userPackages(report, BOOTSTRAP_PACKAGES)).toEqual(['gsl-2.7nb1']);
+    const missing = reportOf(
+      await room.run(
+        shell,
+        request(site, 'apply', {
+          actions: [{ verb: 'install', pkgpath: 'math/fftw', pkgname: 'fftw-3.3.10', file: 'fftw-9.tgz' }],
+        }),
+      ),
+    );
+    expect(missing.actions).toMatchObject([
+      { result: 'failed', message: `no package file ${repositories.get(site.prefix)}/fftw-9.tgz` },
+    ]);
+  }, 300_000); // a safety net for a loaded machine: two jobs run one after another
 
   it('installs root with its dependencies as automatic, then skips it the second time', async () => {
     const { site, room } = await freshSite();

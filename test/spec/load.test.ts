@@ -28,13 +28,15 @@ describe('the example spec', () => {
     ]);
     expect(sara?.requirements.find((r) => r.pkgpath === 'math/gsl')).toMatchObject({
       pattern: 'gsl-2.7*',
-      source: { line: 46, column: 9 },
+      source: { line: 50, column: 9 },
     });
     expect(sara?.backend).toEqual({ type: 'local', shell: ['bash'], environment: {} });
     expect(nikhef?.lockStaleSeconds).toBe(1800);
     expect(nikhef?.jobTimeoutSeconds).toBe(3600);
     expect(nikhef?.proxy).toEqual({ vomsRole: 'sgm', minValiditySeconds: 1800, requireVoms: true });
-    expect(nikhef?.repository).toMatch(/\/demo-sites\/packages\/All$/);
+    // One repository per prefix: each site names the one built for its software area.
+    expect(nikhef?.repository).toMatch(/\/demo-sites\/packages\/NIKHEF-ELPROD\/All$/);
+    expect(sara?.repository).toMatch(/\/demo-sites\/packages\/SARA-MATRIX\/All$/);
   });
 
   it('gives every site the requirements the demo expects, through a set, a selection and labels', async () => {

@@ -44,16 +44,18 @@ const RANK = {
   swdir: 4,
   lock: 5,
   pkgsrc: 6,
+  'software-area': 6.5,
   'fingerprint before': 7,
   action: 8,
   pkg: 9,
   dep: 10,
   avail: 11,
-  'audit-status': 12,
-  audit: 13,
-  'fingerprint after': 14,
-  status: 15,
-  end: 16,
+  'repository-prefix': 12,
+  'audit-status': 13,
+  audit: 14,
+  'fingerprint after': 15,
+  status: 16,
+  end: 17,
 } as const;
 type Section = keyof typeof RANK;
 /** Sections that may appear once; the others repeat (one line per item). */
@@ -221,9 +223,30 @@ function parse(text: string | undefined): SiteReport {
           const [prefix = ''] = exact(f.text, 1, fail);
           if (!isAbsolutePath(prefix)) fail('bad pkgsrc prefix');
           report.pkgsrc = { state: 'absent', prefix };
+        } else if (f.tokens[0] === 'foreign-pkgdb') {
+          const [prefix = '', pkgdb = ''] = exact(f.text, 2, fail);
+          if (!isAbsolutePath(prefix)) fail('bad pkgsrc prefix');
+          if (!isAbsolutePath(pkgdb)) fail('bad package database path');
+          report.pkgsrc = { state: 'foreign-pkgdb', prefix, pkgdb };
         } else {
-          fail('pkgsrc must be present or absent');
+          fail('pkgsrc must be present, absent or foreign-pkgdb');
         }
+        break;
+      }
+      case 'software-area': {
+        const f = cut(rest, 2, fail);
+        const [access = '', count = ''] = f.tokens;
+        if (access !== 'writable' && access !== 'read-only')
+          fail('software-area must be writable or read-only');
+        if (!/^(0|[1-9][0-9]{0,8})$/.test(count)) fail('bad count of paths that are not group-writable');
+        const notGroupWritable = Number(count);
+        const example = optionalText(f, fail);
+        if (notGroupWritable > 0 !== (example !== '')) fail('a count above 0 goes with an example path');
+        report.softwareArea = {
+          writable: access === 'writable',
+          notGroupWritable,
+          example: example === '' ? undefined : example,
+        };
         break;
       }
       case 'fingerprint before':
@@ -284,6 +307,12 @@ function parse(text: string | undefined): SiteReport {
           available.add(pkg.pkgname);
           report.available.push(pkg);
         }
+        break;
+      }
+      case 'repository-prefix': {
+        const [prefix = ''] = exact(rest, 1, fail);
+        if (!isAbsolutePath(prefix)) fail('bad repository prefix');
+        report.repositoryPrefix = prefix;
         break;
       }
       case 'audit-status': {
@@ -384,6 +413,10 @@ function checkConsistency(report: SiteReport, statusLine: number | undefined): v
     if (!report.auditStatus) fail('audit-status is missing');
   }
   if (report.status === 'locked' && report.installed.length > 0) fail('a locked site lists packages');
+  if (report.softwareArea && report.pkgsrc?.state !== 'present')
+    fail('software-area is reported only with pkgsrc present');
+  if (report.pkgsrc?.state === 'foreign-pkgdb' && (report.status !== 'error' || report.fingerprintBefore))
+    fail("a job that found another prefix's package database must stop there with status error");
 }
 
 /** Cuts `count` single-space-separated tokens off `rest`; whatever follows is free text. */

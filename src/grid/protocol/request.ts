@@ -1,6 +1,7 @@
 /** Encoding of the request file (docs/site-job-protocol.md, "Request file"). */
 import {
   isAbsolutePath,
+  isFileName,
   isFingerprint,
   isJobId,
   isPkgName,
@@ -11,7 +12,13 @@ import {
   MAX_ENDED_JOBS,
   MAX_JOB_ID_LENGTH,
 } from './tokens.js';
-import { type ActionVerb, type JobMode, PROTOCOL_VERSION, type SiteRequest } from './types.js';
+import {
+  type ActionVerb,
+  type JobMode,
+  PROTOCOL_VERSION,
+  type SiteAction,
+  type SiteRequest,
+} from './types.js';
 
 /** A value that must not reach a site: names the field and shows the value (JSON-quoted, so control characters show). */
 export class ProtocolError extends Error {
@@ -48,7 +55,16 @@ const RULES = {
   pkgname: 'base-version of A-Z a-z 0-9 . _ - +, the version starting with a digit',
   seconds: 'an integer from 0 to 999999999',
   fingerprint: 'A-Z a-z 0-9 : -, not starting with -',
+  file: 'a file name of A-Z a-z 0-9 . _ - +, not . or .., not starting with -',
 } as const;
+
+/**
+ * The repository file an install, upgrade or downgrade adds: its FILE_NAME from pkg_summary, else `PKGNAME.tgz`
+ * (pkgsrc's default FILE_NAME). The job adds exactly this file, so no directory listing is ever needed.
+ */
+export function packageFile(action: SiteAction): string {
+  return action.file ?? `${action.pkgname}.tgz`;
+}
 
 /**
  * The request file for one job. Every value is checked against its token set before any text is produced, so a
@@ -113,7 +129,13 @@ export function encodeRequest(request: SiteRequest): string {
     if (!VERBS.includes(action.verb)) throw new ProtocolError(`${at}.verb`, action.verb, VERBS.join(', '));
     if (!isPkgPath(action.pkgpath)) throw new ProtocolError(`${at}.pkgpath`, action.pkgpath, RULES.pkgpath);
     if (!isPkgName(action.pkgname)) throw new ProtocolError(`${at}.pkgname`, action.pkgname, RULES.pkgname);
-    lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname}`);
+    if (action.verb === 'remove') {
+      lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname}`);
+      return;
+    }
+    const file = packageFile(action);
+    if (!isFileName(file)) throw new ProtocolError(`${at}.file`, file, RULES.file);
+    lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname} ${file}`);
   });
   // Installs only a dependency asks for: the job marks them automatic once added (pkg_admin set automatic=YES).
   const automatic = new Set(

@@ -110,7 +110,24 @@ export type LockResult =
 
 export type PkgsrcResult =
   | { state: 'present'; prefix: string; version: string }
-  | { state: 'absent'; prefix: string };
+  | { state: 'absent'; prefix: string }
+  /**
+   * pkg_install under the prefix uses a package database outside it (PKG_DBDIR is compiled in: a copied or moved
+   * prefix keeps the original's): the job refused to read or change it.
+   */
+  | { state: 'foreign-pkgdb'; prefix: string; pkgdb: string };
+
+/**
+ * Whether the software area stays writable for the VO (the report's `software-area` line): can this job's account
+ * create files in the prefix and its package database, and how many of their directories (and files pkg_add
+ * rewrites in place) are not group-writable, so that another pool account of the VO's group could not change them.
+ */
+export interface SoftwareAreaAccess {
+  writable: boolean;
+  notGroupWritable: number;
+  /** The first path that is not group-writable (free text), when there is one. */
+  example: string | undefined;
+}
 
 /** A fully parsed, trustworthy site report. */
 export interface SiteReport {
@@ -121,12 +138,16 @@ export interface SiteReport {
   swdir: string | undefined;
   lock: LockResult | undefined;
   pkgsrc: PkgsrcResult | undefined;
+  /** Absent in reports that do not check it (the script writes it whenever pkgsrc is present). */
+  softwareArea?: SoftwareAreaAccess;
   fingerprintBefore: string | undefined;
   fingerprintAfter: string | undefined;
   actions: ActionOutcome[];
   installed: InstalledPackage[];
   dependencies: Dependency[];
   available: AvailablePackage[];
+  /** The prefix the repository's packages are built for (`repository-prefix`), when the job could tell. */
+  repositoryPrefix?: string;
   auditStatus: { status: AuditStatus; message: string } | undefined;
   audit: AuditFinding[];
   /** `note` lines: things the script noticed and skipped (an unsafe pkgdb entry, an unreadable repository). */
