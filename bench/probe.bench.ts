@@ -6,8 +6,7 @@ import { createJobContext } from '../src/reconcile/controller.js';
 import { runSiteJob } from '../src/reconcile/run-job.js';
 import type { DesiredState } from '../src/spec/types.js';
 import { buildSimulator } from '../test/pkgsrc-sim/build.js';
-import { createRepository } from '../test/pkgsrc-sim/repository.js';
-import { createSite } from '../test/pkgsrc-sim/site.js';
+import { createSiteWithRepository } from '../test/pkgsrc-sim/site.js';
 
 const RUNS = 7;
 
@@ -15,14 +14,17 @@ export async function runProbeBench(): Promise<Array<{ name: string; ops: number
   await buildSimulator();
   const root = await mkdtemp(join(tmpdir(), 'gridpkg-bench-'));
   try {
-    const repository = await createRepository(join(root, 'packages'));
-    const site = await createSite({ root: join(root, 'site'), repository, installed: ['root-6.30.02'] });
+    const site = await createSiteWithRepository({
+      root: join(root, 'site'),
+      repositoryDir: join(root, 'packages'),
+      installed: ['root-6.30.02'],
+    });
     const desired: DesiredState = {
       site: 'bench',
       vo: undefined,
       softwareArea: site.swdir,
       prefix: undefined,
-      repository,
+      repository: site.repository,
       lockStaleSeconds: 1800,
       jobTimeoutSeconds: 600,
       backend: { type: 'local', shell: ['dash'], environment: {} },

@@ -1145,11 +1145,12 @@ if [ -n "$req_repository" ]; then
       ;;
   esac
   if [ -n "$summary" ]; then
-    list_summary "$summary" >>"$REPORT_TMP"
-    # The prefix the repository's packages are built for, from one of its files (for a URL: one download). A
-    # site whose prefix differs cannot install from it: pkg_add would extract into that other prefix.
-    first_file=$(awk '/^FILE_NAME=/ { print substr($0, 11); exit }' "$summary")
-    [ -n "$first_file" ] || first_file=$(awk '/^PKGNAME=/ { print substr($0, 9) ".tgz"; exit }' "$summary")
+    list_summary "$summary" >"$WORK/avail"
+    cat "$WORK/avail" >>"$REPORT_TMP"
+    # The prefix the repository's packages are built for, from one of its files (for a URL: one download): the
+    # first record that passed the checks above. A site whose prefix differs cannot install from it: pkg_add would
+    # extract into that other prefix.
+    first_file=$(awk '$1 == "avail" { if ($4 != "-") print $4; else print $2 ".tgz"; exit }' "$WORK/avail")
     if ! is_file_name "$first_file"; then
       report_line 'note the repository prefix is unknown: pkg_summary names no usable package file'
     elif ! get_package_file "$first_file"; then

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { CliIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { plainStyle } from '../../src/report/style.js';
-import { createRepository } from '../pkgsrc-sim/repository.js';
-import { createSite, type SimSite, sitePrefix } from '../pkgsrc-sim/site.js';
+import { createSiteWithRepository, type SimSite } from '../pkgsrc-sim/site.js';
 
 export interface CliRun {
   code: number;
@@ -81,13 +80,14 @@ export class World {
     installed: string[] = [],
     options: { bootstrap?: boolean; groupWritable?: boolean } = {},
   ): Promise<SimSite> {
-    const root = join(this.root, 'sites', name);
-    const repository = await createRepository(join(this.root, 'packages', name), undefined, {
-      prefix: sitePrefix(root),
+    const site = await createSiteWithRepository({
+      root: join(this.root, 'sites', name),
+      repositoryDir: join(this.root, 'packages', name),
+      installed,
+      ...options,
     });
-    const site = await createSite({ root, repository, installed, groupWritable: true, ...options });
     this.sites.set(name, site);
-    this.repositories.set(name, repository);
+    this.repositories.set(name, site.repository);
     return site;
   }
 

@@ -2,6 +2,7 @@
 // +BUILD_INFO, +INSTALLED_INFO (`automatic=yes`), +REQUIRED_BY (one dependent per line), ... Iteration follows
 // readdir(3) order through opendir, exactly like lib/iterate.c, so listings come out in the file system's order.
 import {
+  chmodSync,
   closeSync,
   fsyncSync,
   mkdirSync,
@@ -46,8 +47,9 @@ export const META_FILES: ReadonlyArray<{ name: string; required: boolean; mode: 
   { name: SIZE_PKG, required: false, mode: 0o444 },
   { name: '+SIZE_ALL', required: false, mode: 0o444 },
   { name: PRESERVE, required: false, mode: 0o444 },
-  { name: REQUIRED_BY, required: false, mode: 0o644 },
-  { name: INSTALLED_INFO, required: false, mode: 0o644 },
+  // Written with fopen(3): 0666 less the umask (0664 under the `umask 002` of a shared software area).
+  { name: REQUIRED_BY, required: false, mode: 0o666 },
+  { name: INSTALLED_INFO, required: false, mode: 0o666 },
 ];
 
 /** What the per-site wrapper told us (PKGSIM_*), plus the pkg_install environment (PKG_DBDIR, PKG_PATH). */
@@ -256,8 +258,23 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   }
 }
 
-/** Append one line to a file (read, append, atomic rewrite). */
-export function appendLineAtomic(file: string, line: string, mode = 0o644): void {
+/**
+ * Rewrite a file pkg_install changes in place (fopen "a"/"w" of an existing file): an existing file keeps its mode,
+ * a new one gets 0666 less the umask, as fopen(3) creates it.
+ */
+function rewriteInPlace(file: string, data: string): void {
+  let mode: number | undefined;
+  try {
+    mode = statSync(file).mode & 0o7777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  writeFileAtomic(file, data, 0o666);
+  if (mode !== undefined) chmodSync(file, mode);
+}
+
+/** Append one line to a file (read, append, atomic rewrite keeping the mode). */
+export function appendLineAtomic(file: string, line: string): void {
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
@@ -265,7 +282,7 @@ export function appendLineAtomic(file: string, line: string, mode = 0o644): void
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   if (text !== '' && !text.endsWith('\n')) text += '\n';
-  writeFileAtomic(file, `${text}${line}\n`, mode);
+  rewriteInPlace(file, `${text}${line}\n`);
 }
 
 /** remove_line() of pkg_delete: drop the lines equal to TEXT, keeping the (possibly empty) file. */
@@ -280,7 +297,7 @@ export function removeLineAtomic(file: string, text: string): void {
   const lines = data.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const kept = lines.filter((l) => l !== text);
-  writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
+  rewriteInPlace(file, kept.map((l) => `${l}\n`).join(''));
 }
 
 /** var_get(): the value(s) of VAR in a `VAR=value` file, several joined by newlines; undefined when absent. */
@@ -333,7 +350,7 @@ export function varSet(file: string, variable: string, value: string | undefined
     }
     return;
   }
-  writeFileAtomic(file, out, 0o644);
+  rewriteInPlace(file, out);
 }
 
 /** mkdir -p with mode 0777 & ~umask, like mkdir_p() of pkg_install. */

@@ -16,7 +16,7 @@ import { memorySink, Tool } from './output.js';
 import { BUNDLE_PATH } from './paths.js';
 import { DEFAULT_ADD_OPTIONS, Installer } from './pkg_add.js';
 import { PkgDb, type SimConfig } from './pkgdb.js';
-import { DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackage } from './repository.js';
+import { createRepository, DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackage } from './repository.js';
 
 export interface SimSite {
   /** the site's root directory */
@@ -173,4 +173,24 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
   asBootstrapLeavesIt(prefix);
   if (options.groupWritable) groupWritableTree(prefix);
   return site;
+}
+
+/** A site together with the repository it installs from. */
+export interface SiteWithRepository extends SimSite {
+  /** the All directory of a repository built for this site's prefix */
+  repository: string;
+}
+
+/**
+ * A site prepared as the README says, with a repository of its own in REPOSITORYDIR built for its prefix: a binary
+ * package installs only into the prefix it was built for, so sites with different prefixes need one each. The site
+ * is group-writable unless told otherwise (`chmod -R g+w` after bootstrap).
+ */
+export async function createSiteWithRepository(
+  options: Omit<CreateSiteOptions, 'repository'> & { repositoryDir: string },
+): Promise<SiteWithRepository> {
+  const { repositoryDir, ...siteOptions } = options;
+  const repository = await createRepository(repositoryDir, undefined, { prefix: sitePrefix(options.root) });
+  const site = await createSite({ groupWritable: true, ...siteOptions, repository });
+  return { ...site, repository };
 }

@@ -416,8 +416,10 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     expect(report.available).toEqual([
       { pkgname: 'good-1.0', pkgpath: 'misc/good', opsys: 'Linux', depends: ['zlib>=1.3'] },
     ]);
+    // The repository's prefix is read from the first record that passed (this repository has no package files).
     expect(report.notes).toEqual([
       '2 pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped',
+      `the repository prefix is unknown: no package file ${hostile}/good-1.0.tgz`,
     ]);
   });
 
@@ -654,8 +656,21 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
         [`${good.slice(0, 3).join('\n')}\n# comment\nend\n`, 'line 4: character outside the protocol set'],
         ['gridpkg-request 1\nmode probe\nend\n', 'line 3: no job line'],
         [
-          'gridpkg-request 1\njob j\nmode probe\naction install math/gsl gsl-2.8\nend\n',
+          'gridpkg-request 1\njob j\nmode probe\naction install math/gsl gsl-2.8 gsl-2.8.tgz\nend\n',
           'line 4: a probe carries no actions',
+        ],
+        // install, upgrade and downgrade add one exact repository file; a removal names none.
+        [
+          'gridpkg-request 1\njob j\nmode apply\naction install math/gsl gsl-2.8\nend\n',
+          'line 4: install needs the package FILE',
+        ],
+        [
+          'gridpkg-request 1\njob j\nmode apply\naction remove math/gsl gsl-2.8 gsl-2.8.tgz\nend\n',
+          'line 4: remove takes no FILE',
+        ],
+        [
+          'gridpkg-request 1\njob j\nmode apply\naction upgrade math/gsl gsl-2.8 ../All/gsl-2.8.tgz\nend\n',
+          'line 4: bad FILE',
         ],
         [
           'gridpkg-request 1\njob j\nmode apply\nlock-stale 1234567890\nend\n',

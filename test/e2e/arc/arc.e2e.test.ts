@@ -27,6 +27,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger, type LedgerEntry, type LedgerOutcome } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import type { SiteWithRepository } from '../../pkgsrc-sim/site.js';
 import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
 import {
@@ -113,7 +114,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
   }
 
   function desiredFor(
-    swdir: string,
+    where: SiteWithRepository,
     site: string,
     requirements: Requirement[],
     extra: Partial<ArcBackendConfig> = {},
@@ -121,9 +122,9 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     return {
       site,
       vo: 'pvier',
-      softwareArea: swdir,
+      softwareArea: where.swdir,
       prefix: undefined,
-      repository: world.repository,
+      repository: where.repository,
       lockStaleSeconds: 1800,
       jobTimeoutSeconds: 600,
       backend: config(extra),
@@ -176,10 +177,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const site = await world.addSite('converge', ['gsl-2.7nb1']);
     const stateDir = join(world.root, 'state-converge');
     const ctx = context(stateDir);
-    const desired = desiredFor(site.swdir, `site-arc-${run}`, [
-      requirement('math/gsl'),
-      requirement('math/root'),
-    ]);
+    const desired = desiredFor(site, `site-arc-${run}`, [requirement('math/gsl'), requirement('math/root')]);
     await expectConverges(ctx, desired, site.pkgdb);
     // The ledger keeps the ARC job URL of every job (probe, apply, probe).
     const history = await ledgerHistory(stateDir);
@@ -192,7 +190,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const sites = await Promise.all([0, 1, 2].map((i) => world.addSite(`many-${i}`)));
     const ctx = context(join(world.root, 'state-many'));
     const desired = sites.map((site, i) =>
-      desiredFor(site.swdir, `site-many-${i}-${run}`, [requirement('math/gsl')]),
+      desiredFor(site, `site-many-${i}-${run}`, [requirement('math/gsl')]),
     );
     const from = Date.now();
     const plan = await planSites(ctx, desired, { concurrency: 3, specFile: 'spec.yaml', specDigest: 'x' });
@@ -229,7 +227,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
   it('reports a job killed from outside as failed, and the next apply retries and converges', async () => {
     const site = await world.addSite('killed');
     const ctx = context(join(world.root, 'state-killed'));
-    const slow = desiredFor(site.swdir, `site-killed-${run}`, [requirement('math/gsl')], {
+    const slow = desiredFor(site, `site-killed-${run}`, [requirement('math/gsl')], {
       shell: await slowShell(20),
     });
     const plan = await planSites(ctx, [slow], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
@@ -253,7 +251,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     expect(killed).toMatchObject({ backendId: url, jobState: 'failed' });
     expect(await readdir(site.pkgdb)).not.toContain('gsl-2.8');
     // The next apply (normal shell) plans the same change again and makes it.
-    const desired = desiredFor(site.swdir, slow.site, [requirement('math/gsl')]);
+    const desired = desiredFor(site, slow.site, [requirement('math/gsl')]);
     const retry = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
     expect(retry.sites[0]?.outcome).toBe('changes');
     expect((await applyPlan(ctx, retry, { concurrency: 1 })).map((r) => r.status)).toEqual(['ok']);
@@ -264,7 +262,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
     const site = await world.addSite('outage');
     const messages: string[] = [];
     const ctx = context(join(world.root, 'state-outage'), (_site, message) => messages.push(message));
-    const desired = desiredFor(site.swdir, `site-outage-${run}`, [requirement('math/gsl')], {
+    const desired = desiredFor(site, `site-outage-${run}`, [requirement('math/gsl')], {
       shell: await slowShell(15),
     });
     const probing = runSiteJob(ctx, desired, 'probe');
@@ -313,7 +311,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
   it('measures one probe job end to end (median of 3)', async () => {
     const site = await world.addSite('latency');
     const ctx = context(join(world.root, 'state-latency'));
-    const desired = desiredFor(site.swdir, `site-latency-${run}`, [requirement('math/gsl')]);
+    const desired = desiredFor(site, `site-latency-${run}`, [requirement('math/gsl')]);
     const median = await measureProbeLatency(ctx, desired, { runs: 3, label: 'arc backend' });
     expect(median).toBeLessThan(120_000);
   }, 600_000);

@@ -10,8 +10,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRepository } from '../../pkgsrc-sim/repository.js';
-import { createSite, type SimSite } from '../../pkgsrc-sim/site.js';
+import { createSiteWithRepository, type SiteWithRepository } from '../../pkgsrc-sim/site.js';
 import { readEnvFile } from '../support/env-file.js';
 
 export interface ArcEnv {
@@ -113,25 +112,23 @@ export function killTree(pid: number): void {
   }
 }
 
-/** A world-readable directory with a package repository and simulated sites owned by the CE's job account. */
+/** A world-readable directory with simulated sites (each with its repository) owned by the CE's job account. */
 export class ArcWorld {
   private constructor(
     readonly env: ArcEnv,
     readonly root: string,
-    readonly repository: string,
   ) {}
 
   static async create(env: ArcEnv): Promise<ArcWorld> {
     const root = await mkdtemp(join(tmpdir(), 'gridpkg-arc-e2e-'));
     await chmod(root, 0o755);
-    const repository = await createRepository(join(root, 'packages'));
-    return new ArcWorld(env, root, repository);
+    return new ArcWorld(env, root);
   }
 
-  async addSite(name: string, installed: string[] = []): Promise<SimSite> {
-    const site = await createSite({
+  async addSite(name: string, installed: string[] = []): Promise<SiteWithRepository> {
+    const site = await createSiteWithRepository({
       root: join(this.root, 'sites', name),
-      repository: this.repository,
+      repositoryDir: join(this.root, 'packages', name),
       installed,
     });
     execFileSync('chown', ['-R', `${this.env.jobUser}:${this.env.jobUser}`, site.root]);

@@ -33,8 +33,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement, TemplateBackendConfig } from '../../../src/spec/types.js';
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
-import { createRepository } from '../../pkgsrc-sim/repository.js';
-import { createSite } from '../../pkgsrc-sim/site.js';
+import { createSiteWithRepository, type SiteWithRepository } from '../../pkgsrc-sim/site.js';
 import { type SshEnv, SshWorld, sshEnvironment } from '../ssh/harness.js';
 import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
@@ -78,7 +77,6 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
   /** The environment of Slurm commands the tests run themselves (a function: the body runs even when skipped). */
   const slurmEnv = () => ({ ...process.env, SLURM_CONF: e.conf });
   let root: string;
-  let repository: string;
   const config = (extra: Partial<SlurmBackendConfig> = {}): SlurmBackendConfig => ({
     type: 'slurm',
     partition: e.partition,
@@ -101,7 +99,6 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'gridpkg-slurm-e2e-'));
-    repository = await createRepository(join(root, 'packages'));
   });
   afterAll(async () => {
     // Nothing of ours may keep running: cancel every job of this run still known to Slurm, then remove the files.
@@ -125,13 +122,13 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
     };
   }
 
-  function desiredFor(swdir: string, site: string, requirements: Requirement[]): DesiredState {
+  function desiredFor(where: SiteWithRepository, site: string, requirements: Requirement[]): DesiredState {
     return {
       site,
       vo: 'pvier',
-      softwareArea: swdir,
+      softwareArea: where.swdir,
       prefix: undefined,
-      repository,
+      repository: where.repository,
       lockStaleSeconds: 1800,
       jobTimeoutSeconds: 600,
       backend: config(),
@@ -140,12 +137,16 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
   }
 
   const addSite = (name: string, installed: string[] = []) =>
-    createSite({ root: join(root, 'sites', name), repository, installed });
+    createSiteWithRepository({
+      root: join(root, 'sites', name),
+      repositoryDir: join(root, 'packages', name),
+      installed,
+    });
 
   it('converges a simulated site through the engine: plan, apply, plan again clean', async () => {
     const site = await addSite('converge', ['gsl-2.7nb1']);
     const ctx = context(join(root, 'state-converge'));
-    const desired = desiredFor(site.swdir, `site-slurm-${run}`, [
+    const desired = desiredFor(site, `site-slurm-${run}`, [
       requirement('math/gsl'),
       requirement('math/root'),
     ]);
@@ -157,7 +158,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
   it('measures one probe job end to end (median of 5)', async () => {
     const site = await addSite('latency');
     const ctx = context(join(root, 'state-latency'));
-    const desired = desiredFor(site.swdir, `site-latency-${run}`, [requirement('math/gsl')]);
+    const desired = desiredFor(site, `site-latency-${run}`, [requirement('math/gsl')]);
     const median = await measureProbeLatency(ctx, desired, { runs: 5, label: 'slurm backend' });
     expect(median).toBeLessThan(30_000);
   });
@@ -243,7 +244,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
 
     const site = await addSite('after-kill');
     const ctx = context(join(root, 'state-after-kill'));
-    const desired = desiredFor(site.swdir, `site-after-kill-${run}`, [requirement('math/gsl')]);
+    const desired = desiredFor(site, `site-after-kill-${run}`, [requirement('math/gsl')]);
     const plan = await planSites(ctx, [desired], { concurrency: 1, specFile: 'spec.yaml', specDigest: 'x' });
     expect((await applyPlan(ctx, plan, { concurrency: 1 })).map((r) => r.status)).toEqual(['ok']);
   });
@@ -308,10 +309,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       const site = await addSite('template-converge', ['gsl-2.7nb1']);
       const ctx = context(join(root, 'state-template'));
       const desired: DesiredState = {
-        ...desiredFor(site.swdir, `site-template-${run}`, [
-          requirement('math/gsl'),
-          requirement('math/root'),
-        ]),
+        ...desiredFor(site, `site-template-${run}`, [requirement('math/gsl'), requirement('math/root')]),
         backend: templateConfig(),
       };
       await expectConverges(ctx, desired, site.pkgdb);
@@ -323,7 +321,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       const ctx = context(join(root, 'state-template-killed'));
       const slowShell = await file('template-slow-shell.sh', '#!/bin/sh\nsleep 15\nexec /bin/sh "$@"\n');
       const desired: DesiredState = {
-        ...desiredFor(site.swdir, `site-template-killed-${run}`, [requirement('math/gsl')]),
+        ...desiredFor(site, `site-template-killed-${run}`, [requirement('math/gsl')]),
         backend: templateConfig(),
       };
       const slow: DesiredState = { ...desired, backend: { ...templateConfig(), shell: [slowShell] } };
@@ -355,7 +353,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       const site = await addSite('template-latency');
       const ctx = context(join(root, 'state-template-latency'));
       const desired: DesiredState = {
-        ...desiredFor(site.swdir, `site-template-latency-${run}`, [requirement('math/gsl')]),
+        ...desiredFor(site, `site-template-latency-${run}`, [requirement('math/gsl')]),
         backend: templateConfig(),
       };
       const median = await measureProbeLatency(ctx, desired, {
@@ -402,7 +400,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       const site = await addSite('template-reattach', ['gsl-2.7nb1']);
       const stateDir = join(root, 'state-template-reattach');
       const desired: DesiredState = {
-        ...desiredFor(site.swdir, `site-template-reattach-${run}`, [requirement('math/gsl')]),
+        ...desiredFor(site, `site-template-reattach-${run}`, [requirement('math/gsl')]),
         backend: templateConfig(),
       };
       const { type: _type, jobsRoot, ...settings } = templateConfig();
@@ -531,11 +529,7 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
         },
       };
       const desired: DesiredState = {
-        ...desiredFor(site.swdir, `site-slurm-ssh-${run}`, [
-          requirement('math/gsl'),
-          requirement('math/root'),
-        ]),
-        repository: world.repository,
+        ...desiredFor(site, `site-slurm-ssh-${run}`, [requirement('math/gsl'), requirement('math/root')]),
         backend: sshConfig(),
       };
       await expectConverges(ctx, desired, site.pkgdb);

@@ -9,8 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { SshBackendOptions } from '../../../src/grid/ssh.js';
 import { BUNDLE_PATH, FIXTURE_DIR } from '../../pkgsrc-sim/paths.js';
-import { createRepository } from '../../pkgsrc-sim/repository.js';
-import { createSite, type SimSite, shQuote, TOOLS } from '../../pkgsrc-sim/site.js';
+import { createSiteWithRepository, type SiteWithRepository, shQuote, TOOLS } from '../../pkgsrc-sim/site.js';
 import { readEnvFile } from '../support/env-file.js';
 
 export interface SshEnv {
@@ -93,12 +92,11 @@ export function backendOptions(env: SshEnv, extra: Partial<SshBackendOptions> = 
   };
 }
 
-/** A world-readable directory under the sshd's share/ with the simulator, a repository and sites for the user. */
+/** A world-readable directory under the sshd's share/ with the simulator and sites (each with its repository). */
 export class SshWorld {
   private constructor(
     readonly env: SshEnv,
     readonly root: string,
-    readonly repository: string,
   ) {}
 
   static async create(env: SshEnv): Promise<SshWorld> {
@@ -108,15 +106,14 @@ export class SshWorld {
     await mkdir(join(root, 'sim', 'build'), { recursive: true });
     await cp(BUNDLE_PATH, join(root, 'sim', 'build', 'pkgsrc-sim.mjs'));
     await cp(FIXTURE_DIR, join(root, 'sim', 'test', 'fixtures', 'repository'), { recursive: true });
-    const repository = await createRepository(join(root, 'packages'));
-    return new SshWorld(env, root, repository);
+    return new SshWorld(env, root);
   }
 
   /** A simulated site owned by the ssh user, its wrappers running the shared node on the shared bundle. */
-  async addSite(name: string, installed: string[] = []): Promise<SimSite> {
-    const site = await createSite({
+  async addSite(name: string, installed: string[] = []): Promise<SiteWithRepository> {
+    const site = await createSiteWithRepository({
       root: join(this.root, 'sites', name),
-      repository: this.repository,
+      repositoryDir: join(this.root, 'packages', name),
       installed,
     });
     const bundle = join(this.root, 'sim', 'build', 'pkgsrc-sim.mjs');

@@ -18,6 +18,7 @@ import { SiteQueue } from '../../../src/reconcile/site-queue.js';
 import type { DesiredState, Requirement } from '../../../src/spec/types.js';
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
+import type { SiteWithRepository } from '../../pkgsrc-sim/site.js';
 import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
 import { backendOptions, remoteFile, type SshEnv, SshWorld, sshEnvironment } from './harness.js';
@@ -94,14 +95,14 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     };
   }
 
-  function desiredFor(swdir: string, site: string, requirements: Requirement[]): DesiredState {
+  function desiredFor(where: SiteWithRepository, site: string, requirements: Requirement[]): DesiredState {
     const config: SshBackendConfig = { type: 'ssh', ...backendOptions(e, { workDir }) };
     return {
       site,
       vo: 'pvier',
-      softwareArea: swdir,
+      softwareArea: where.swdir,
       prefix: undefined,
-      repository: world.repository,
+      repository: where.repository,
       lockStaleSeconds: 1800,
       jobTimeoutSeconds: 600,
       backend: config,
@@ -113,7 +114,7 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     const site = await world.addSite('converge', ['gsl-2.7nb1']);
     const made: GridBackend[] = [];
     const ctx = context(join(world.root, 'state-converge'), made);
-    const desired = desiredFor(site.swdir, 'site-ssh', [requirement('math/gsl'), requirement('math/root')]);
+    const desired = desiredFor(site, 'site-ssh', [requirement('math/gsl'), requirement('math/root')]);
     try {
       await expectConverges(ctx, desired, site.pkgdb);
     } finally {
@@ -125,7 +126,7 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     const site = await world.addSite('latency');
     const made: GridBackend[] = [];
     const ctx = context(join(world.root, 'state-latency'), made);
-    const desired = desiredFor(site.swdir, 'site-latency', [requirement('math/gsl')]);
+    const desired = desiredFor(site, 'site-latency', [requirement('math/gsl')]);
     try {
       const median = await measureProbeLatency(ctx, desired, {
         runs: 5,
@@ -191,7 +192,7 @@ describe.skipIf(!env)('ssh backend against a real sshd', () => {
     const made: GridBackend[] = [];
     const ctx = context(join(world.root, 'state-after-kill'), made);
     try {
-      const result = await runSiteJob(ctx, desiredFor(site.swdir, 'site-after-kill', []), 'probe');
+      const result = await runSiteJob(ctx, desiredFor(site, 'site-after-kill', []), 'probe');
       expect(result.observation.state).toBe('known');
     } finally {
       for (const m of made) await m.close?.();
