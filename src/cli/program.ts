@@ -1,6 +1,6 @@
 /** The commander program: every command registered, errors turned into messages and exit codes. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { readJsonAsset } from '../assets.js';
 import { PlanFileError } from '../reconcile/plan-file.js';
 import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
@@ -14,9 +14,7 @@ import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { normalizeTerraformFlags } from './terraform-flags.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const { version } = readJsonAsset('package.json') as { version: string };
 
 const EXIT_CODE_HELP = `
 Environment:
