@@ -6,6 +6,7 @@ import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerImportCommand } from './commands/import.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -45,6 +46,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .exitOverride()
     .addHelpText('after', EXIT_CODE_HELP);
+  registerInitCommand(program, io, setExit);
   registerPlanCommand(program, io, setExit);
   registerApplyCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
