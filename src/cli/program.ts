@@ -9,7 +9,9 @@ import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerShowCommand } from './commands/show.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerVersionCommand } from './commands/version.js';
 import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -41,7 +43,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
         'YAML spec: probes each site with a grid job, plans the difference, applies it with one job per site.',
     )
     .version(version, '-V, --version')
-    .option('--no-color', 'no colours in the output')
+    .option('--no-color', 'no colours in the output (also -no-color)')
+    // Global options (--no-color) are listed in every command's help too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .exitOverride()
@@ -51,7 +55,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerApplyCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
+  registerShowCommand(program, io, setExit);
   registerPkgCommand(program);
+  registerVersionCommand(program, io, version);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
     return process.exitCode === 1 && exitCode === ExitCode.ok ? ExitCode.error : exitCode;

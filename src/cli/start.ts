@@ -4,10 +4,12 @@ import { processIO } from './io.js';
 import { runCli } from './program.js';
 
 export async function start(argv: readonly string[]): Promise<void> {
-  const io = processIO({ color: !argv.includes('--no-color') });
+  // --no-color (Terraform: -no-color) is read here, before parsing: it decides how even a usage error looks.
+  const noColor = (arg: string) => arg === '--no-color' || arg === '-no-color';
+  const io = processIO({ color: !argv.some(noColor) });
   installInterruptHandlers((text) => io.err(text));
   process.exitCode = await runCli(
-    argv.filter((arg) => arg !== '--no-color'),
+    argv.filter((arg) => !noColor(arg)),
     io,
   );
 }

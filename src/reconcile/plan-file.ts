@@ -42,10 +42,17 @@ export function specDigest(files: ReadonlyArray<{ file: string; text: string }>)
   return `sha256:${hash.digest('hex')}`;
 }
 
-export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
+/**
+ * The plan as one versioned JSON document (schemas/plan.schema.json): the saved plan file, `plan --json` and
+ * `show --json`. Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s it.
+ */
+export function planDocument(plan: Plan, stateDir: string): string {
   const saved: SavedPlan = { ...plan, stateDir: resolve(stateDir) };
-  // Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s the plan.
-  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`, { what: 'the plan' });
+  return `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`;
+}
+
+export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
+  await writeFileAtomic(path, planDocument(plan, stateDir), { what: 'the plan' });
 }
 
 export async function readPlanFile(path: string): Promise<SavedPlan> {
