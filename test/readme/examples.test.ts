@@ -7,14 +7,15 @@
  * line ending in ` ...` stands for any line that starts with what comes before). A
  * command ending in `# exit N` must exit with N, any other with 0. Each block starts in a stand-in for the
  * repository root, after `npm run demo` (its demo-sites/); `$ cd DIR` changes the directory for the rest of the
- * block. Commands run in bash with `gridpkg` on the PATH (the CLI from source). Blocks tagged `sh` or `yaml`
- * are not run.
+ * block. Commands run in bash with `gridpkg` on the PATH: the CLI from source, bundled once by esbuild (tsx would
+ * compile it again for every command). Blocks tagged `sh` or `yaml` are not run.
  */
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -71,6 +72,30 @@ function missingLines(expected: readonly string[], actual: string): string[] {
   return missing;
 }
 
+/**
+ * The CLI as one ESM file, build/readme-gridpkg.mjs, next to a copy of the job script in build/grid/: laid out as
+ * dist/ is, so src/assets.ts finds the schemas and package.json one level up and the job script in grid/.
+ */
+async function bundleCli(): Promise<string> {
+  const outfile = join(ROOT, 'build', 'readme-gridpkg.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'silent',
+    // Bundled CommonJS dependencies (commander) call require.
+    banner: {
+      js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
+  });
+  await mkdir(join(ROOT, 'build', 'grid'), { recursive: true });
+  await copyFile(join(ROOT, 'src', 'grid', 'site-job.sh'), join(ROOT, 'build', 'grid', 'site-job.sh'));
+  return outfile;
+}
+
 let sandbox: string;
 let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
@@ -78,10 +103,7 @@ beforeAll(async () => {
   const bin = join(sandbox, 'bin');
   await mkdir(bin);
   const gridpkg = join(bin, 'gridpkg');
-  await writeFile(
-    gridpkg,
-    `#!/bin/sh\nexec '${join(ROOT, 'node_modules', '.bin', 'tsx')}' '${join(ROOT, 'src', 'cli', 'main.ts')}' "$@"\n`,
-  );
+  await writeFile(gridpkg, `#!/bin/sh\nexec '${process.execPath}' '${await bundleCli()}' "$@"\n`);
   await chmod(gridpkg, 0o755);
   const { GRIDPKG_STATE_DIR: _ignored, ...rest } = process.env;
   env = { ...rest, PATH: `${bin}:${process.env.PATH ?? ''}`, NO_COLOR: '1' };
