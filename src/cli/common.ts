@@ -12,6 +12,10 @@ export interface SiteCommandOptions {
   stateDir?: string;
   concurrency: number;
   quiet?: boolean;
+  /** -lock-timeout, in milliseconds: how long to wait for a site that another job or gridpkg holds. */
+  lockTimeout?: number;
+  /** -input=false: never ask on the terminal. */
+  input: boolean;
 }
 
 export function addSiteOptions(command: Command): Command {
@@ -27,7 +31,34 @@ export function addSiteOptions(command: Command): Command {
       parseCount,
       8,
     )
-    .option('-q, --quiet', 'no progress lines on stderr');
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .option(
+      '--lock-timeout <duration>',
+      'wait this long (30s, 5m, 1h) for a site that is busy (its lock held by another job, or another gridpkg ' +
+        'submitting to it) before reporting it locked or busy (default: report a locked site at once, wait 10m ' +
+        'for another gridpkg; also -lock-timeout=DURATION)',
+      parseDuration,
+    )
+    .option(
+      '--input <bool>',
+      'false: never ask on the terminal (as Terraform; also -input=false)',
+      parseBool,
+      true,
+    );
+}
+
+/** Terraform's durations: a whole number with s, m or h (a bare number is seconds); in milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d{1,7})(s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a duration such as 30s, 5m or 1h');
+  const unit = { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
+  return Number(match[1]) * unit * 1000;
+}
+
+function parseBool(value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new InvalidArgumentError('expected true or false');
 }
 
 /** Commander prints an InvalidArgumentError as `option '-p, --concurrency <n>' argument '0' is invalid. ...`. */
@@ -42,8 +73,13 @@ export function stateDirFor(specFile: string, explicit: string | undefined): str
   return resolve(explicit ?? process.env.GRIDPKG_STATE_DIR ?? join(dirname(resolve(specFile)), '.gridpkg'));
 }
 
-export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | undefined): JobContext {
-  return createJobContext({
+export function jobContextFor(
+  stateDir: string,
+  io: CliIO,
+  options: Pick<SiteCommandOptions, 'quiet' | 'lockTimeout'>,
+): JobContext {
+  const { quiet, lockTimeout } = options;
+  const context = createJobContext({
     stateDir,
     inFlight: inFlightJobs,
     // Progress messages quote job output, backend states and errors: shown escaped, one line each.
@@ -51,4 +87,10 @@ export function jobContextFor(stateDir: string, io: CliIO, quiet: boolean | unde
       ? undefined
       : (site, message) => io.err(`${io.errStyle.dim(`${siteName(site)}: ${siteText(message)}`)}\n`),
   });
+  if (lockTimeout !== undefined) {
+    // One budget for both kinds of busy: the site lock held by a job, and another gridpkg's ledger entry.
+    context.lockTimeoutMs = lockTimeout;
+    context.submissionWaitMs = lockTimeout;
+  }
+  return context;
 }

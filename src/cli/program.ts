@@ -1,22 +1,23 @@
 /** The commander program: every command registered, errors turned into messages and exit codes. */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { readJsonAsset } from '../assets.js';
 import { PlanFileError } from '../reconcile/plan-file.js';
 import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerImportCommand } from './commands/import.js';
+import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerShowCommand } from './commands/show.js';
 import { registerValidateCommand } from './commands/validate.js';
+import { registerVersionCommand } from './commands/version.js';
 import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { normalizeTerraformFlags } from './terraform-flags.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
+const { version } = readJsonAsset('package.json') as { version: string };
 
 const EXIT_CODE_HELP = `
 Environment:
@@ -42,16 +43,21 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
         'YAML spec: probes each site with a grid job, plans the difference, applies it with one job per site.',
     )
     .version(version, '-V, --version')
-    .option('--no-color', 'no colours in the output')
+    .option('--no-color', 'no colours in the output (also -no-color)')
+    // Global options (--no-color) are listed in every command's help too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (t) => io.out(t), writeErr: (t) => io.err(t) })
     .exitOverride()
     .addHelpText('after', EXIT_CODE_HELP);
+  registerInitCommand(program, io, setExit);
   registerPlanCommand(program, io, setExit);
   registerApplyCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
+  registerShowCommand(program, io, setExit);
   registerPkgCommand(program);
+  registerVersionCommand(program, io, version);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
     return process.exitCode === 1 && exitCode === ExitCode.ok ? ExitCode.error : exitCode;

@@ -1,10 +1,19 @@
 /**
- * Terraform users type `-out=FILE`, `-auto-approve`, `-detailed-exitcode` and `-parallelism=N` with one dash;
+ * Terraform users type `-out=FILE`, `-auto-approve`, `-detailed-exitcode`, `-input=false`, `-lock-timeout=30s`,
+ * `-json` and `-parallelism=N` with one dash;
  * commander would read `-out` as the short flags -o -u -t (and `-parallelism=2` as `-p arallelism=2`). Rewrite
  * exactly these spellings to their long forms before parsing; Terraform's `-parallelism` (one dash or two) is
  * gridpkg's `--concurrency`.
  */
-const SINGLE_DASH_LONG = ['out', 'auto-approve', 'detailed-exitcode', 'state-dir'];
+const SINGLE_DASH_LONG = [
+  'out',
+  'auto-approve',
+  'detailed-exitcode',
+  'state-dir',
+  'input',
+  'lock-timeout',
+  'json',
+];
 const RENAMED: Readonly<Record<string, string>> = { parallelism: 'concurrency' };
 
 export function normalizeTerraformFlags(argv: readonly string[]): string[] {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { assetPath } from '../assets.js';
 import type { BackendConfig } from '../spec/types.js';
 import { ArcBackend } from './arc.js';
 import type { GridBackend } from './backend.js';
@@ -16,7 +16,7 @@ export { SshBackend, type SshBackendConfig } from './ssh.js';
 export { TemplateBackend, type TemplateBackendConfig } from './template.js';
 
 /** The POSIX sh job script shipped with every job (copied next to the compiled module by the build). */
-export const SITE_JOB_SCRIPT = fileURLToPath(new URL('./site-job.sh', import.meta.url));
+export const SITE_JOB_SCRIPT = assetPath('site-job.sh');
 
 export function createBackend(config: BackendConfig, options: { jobsRoot: string }): GridBackend {
   switch (config.type) {

@@ -4,9 +4,9 @@
  * the spec it was made from (checked again before it is applied).
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readJsonAsset } from '../assets.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { readTextFile } from '../state/read-capped.js';
@@ -17,12 +17,10 @@ export interface SavedPlan extends Plan {
   stateDir: string;
 }
 
-const readSchema = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../schemas/${name}`, import.meta.url), 'utf8')) as object;
 // A saved plan's backends are checked by the spec's own backend schema: every backend type, no second copy of it.
 const validate = new Ajv2020({ allErrors: false, strict: true })
-  .addSchema(readSchema('desired-state.schema.json'))
-  .compile<SavedPlan>(readSchema('plan.schema.json'));
+  .addSchema(readJsonAsset('schemas/desired-state.schema.json') as object)
+  .compile<SavedPlan>(readJsonAsset('schemas/plan.schema.json') as object);
 
 /** Far above any real plan; `apply /dev/zero` or a runaway file stops here instead of filling memory. */
 const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
@@ -44,10 +42,17 @@ export function specDigest(files: ReadonlyArray<{ file: string; text: string }>)
   return `sha256:${hash.digest('hex')}`;
 }
 
-export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
+/**
+ * The plan as one versioned JSON document (schemas/plan.schema.json): the saved plan file, `plan --json` and
+ * `show --json`. Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s it.
+ */
+export function planDocument(plan: Plan, stateDir: string): string {
   const saved: SavedPlan = { ...plan, stateDir: resolve(stateDir) };
-  // Reasons quote job output: no raw C1, bidi or separator character reaches someone who `cat`s the plan.
-  await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`, { what: 'the plan' });
+  return `${asciiSafeJson(JSON.stringify(saved, null, 2))}\n`;
+}
+
+export async function writePlanFile(path: string, plan: Plan, stateDir: string): Promise<void> {
+  await writeFileAtomic(path, planDocument(plan, stateDir), { what: 'the plan' });
 }
 
 export async function readPlanFile(path: string): Promise<SavedPlan> {

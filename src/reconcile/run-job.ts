@@ -39,6 +39,11 @@ export interface JobContext {
   poller?: StatusPoller;
   /** How long to wait for another live gridpkg process to submit the job it recorded (default 10 minutes). */
   submissionWaitMs?: number;
+  /**
+   * `-lock-timeout`: how long a job that found the site lock held by another job is submitted again (with growing
+   * pauses) before the site is reported locked. Default 0: reported at once.
+   */
+  lockTimeoutMs?: number;
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
@@ -96,10 +101,11 @@ export function runSiteJob(
 ): Promise<JobResult> {
   return context.queue.run(desired.site, async () => {
     const backend = context.backendFor(desired);
+    const lockedAgain = lockRetry(context, desired.site);
     for (;;) {
       await reattach(context, backend, desired);
       const result = await submitAndFollow(context, backend, desired, mode, options);
-      if (result) return result;
+      if (result && !(await lockedAgain(result))) return result;
     }
   });
 }
@@ -124,13 +130,14 @@ export function applyPlannedSite(
   return context.queue.run(desired.site, async () => {
     const backend = context.backendFor(desired);
     const ownJob = (entry: LedgerEntry) => entry.mode === 'apply' && entry.planId === planId;
+    const lockedAgain = lockRetry(context, desired.site);
     for (;;) {
       const reattached = await reattach(context, backend, desired, ownJob);
       if (reattached) return { kind: 'ran', result: reattached, reattached: true };
       const before = await context.ledger.lastJobOfPlan(planId, desired.site);
       if (before && carriedOut(before)) return { kind: 'applied-before', entry: before };
       const result = await submitAndFollow(context, backend, desired, 'apply', options, planId);
-      if (result) return { kind: 'ran', result, reattached: false };
+      if (result && !(await lockedAgain(result))) return { kind: 'ran', result, reattached: false };
     }
   });
 }
@@ -198,6 +205,33 @@ async function submitAndFollow(
   } finally {
     context.inFlight?.untrack(jobId);
   }
+}
+
+/** First pause before a job that found the site locked is submitted again; it doubles up to the maximum. */
+const LOCK_RETRY_FIRST_MS = 2000;
+const LOCK_RETRY_MAX_MS = 60_000;
+
+/**
+ * `-lock-timeout`: returns a check that, for a job that found the site lock held, waits and answers true (submit
+ * again) until the timeout is used up. The pause happens inside the site's queue, so the site still never has two
+ * jobs of this process at once.
+ */
+function lockRetry(context: JobContext, site: string): (result: JobResult) => Promise<boolean> {
+  const until = Date.now() + (context.lockTimeoutMs ?? 0);
+  let pause = LOCK_RETRY_FIRST_MS;
+  return async (result) => {
+    if (!result.report.ok || result.report.report.status !== 'locked') return false;
+    const left = until - Date.now();
+    if (left <= 0) return false;
+    const wait = Math.min(pause, left);
+    pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS);
+    context.progress(
+      site,
+      `the site lock is held by another job; trying again in ${Math.ceil(wait / 1000)} s (-lock-timeout)`,
+    );
+    await sleep(wait);
+    return true;
+  };
 }
 
 /** How long to wait for another live gridpkg process to submit the job it recorded (default 10 minutes). */

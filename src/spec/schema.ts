@@ -1,14 +1,13 @@
 /** Validates a parsed spec against schemas/desired-state.schema.json and maps ajv's findings to file locations. */
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { readJsonAsset } from '../assets.js';
 import { type Diagnostic, specExcerpt, specText } from './diagnostics.js';
 import { closest } from './did-you-mean.js';
 import type { RawSpec } from './types.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
-const schemaUrl = new URL('../../schemas/desired-state.schema.json', import.meta.url);
 const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-const schema: unknown = JSON.parse(readFileSync(schemaUrl, 'utf8'));
+const schema = readJsonAsset('schemas/desired-state.schema.json');
 const validate = ajv.compile<RawSpec>(inlineRefs(schema, schema, []) as object);
 
 /**

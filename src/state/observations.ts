@@ -1,8 +1,8 @@
 /** The last observation of every site, one file per site, written atomically. Raw reports are kept beside. */
-import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readJsonAsset } from '../assets.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import type { Observation } from '../reconcile/observation.js';
 import { asciiSafeJson } from '../report/safe-output.js';
@@ -14,9 +14,7 @@ import { readTextFile } from './read-capped.js';
 /** Far above any real site (tens of thousands of packages, the repository listing included). */
 export const MAX_OBSERVATION_BYTES = 64 * 1024 * 1024;
 
-const schema = JSON.parse(
-  readFileSync(new URL('../../schemas/observation.schema.json', import.meta.url), 'utf8'),
-) as object;
+const schema = readJsonAsset('schemas/observation.schema.json') as object;
 const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Observation>(schema);
 
 /** An observation file that exists but cannot be used: its message says what is wrong with it. */

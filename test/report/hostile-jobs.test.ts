@@ -98,7 +98,7 @@ describe.each(STYLES)('text from hostile jobs and backends (%s)', (_name, style)
     const stateDir = join(dir, 'state');
     const spec = await loadSpec(specFile);
     const { io, out } = capture(style);
-    const context = jobContextFor(stateDir, io, false);
+    const context = jobContextFor(stateDir, io, { quiet: false });
     const backend = new HostileBackend();
     context.backendFor = () => backend;
     context.pollIntervalMs = { first: 1, max: 5 };

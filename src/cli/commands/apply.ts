@@ -64,11 +64,11 @@ export async function runApply(
     const saved = await readPlanFile(planfile);
     await checkSavedPlan(planfile, saved, options);
     plan = saved;
-    context = jobContextFor(saved.stateDir, io, options.quiet);
+    context = jobContextFor(saved.stateDir, io, options);
   } else {
     const spec = await loadSpec(options.file);
     // One context for planning and applying: one site queue serializes both phases.
-    context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options.quiet);
+    context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options);
     plan = await planSites(context, spec.sites, {
       concurrency: options.concurrency,
       specFile: resolve(spec.file),
@@ -133,12 +133,15 @@ async function confirmAndApply(
     return untouchedExitCode(plan);
   }
   if (!fromPlanFile && !options.autoApprove) {
-    const answer = await io.confirm(
-      `\nDo you want to perform these actions on ${summary.sitesWithChanges} site(s)? Only 'yes' will be accepted: `,
-    );
+    const answer = !options.input
+      ? undefined
+      : await io.confirm(
+          `\nDo you want to perform these actions on ${summary.sitesWithChanges} site(s)? Only 'yes' will be accepted: `,
+        );
     if (answer === undefined) {
       io.err(
-        'gridpkg: no terminal to ask for confirmation; review with `gridpkg plan` and use --auto-approve\n',
+        `gridpkg: ${options.input ? 'no terminal to ask for confirmation' : '-input=false: no confirmation is asked'}; ` +
+          'review with `gridpkg plan` and use --auto-approve\n',
       );
       return ExitCode.error;
     }

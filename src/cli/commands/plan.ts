@@ -2,8 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { planSites } from '../../reconcile/engine.js';
 import { type Plan, sitesFailingAudit } from '../../reconcile/plan.js';
-import { specDigest, writePlanFile } from '../../reconcile/plan-file.js';
+import { planDocument, specDigest, writePlanFile } from '../../reconcile/plan-file.js';
 import { renderPlan } from '../../report/plan-view.js';
+import { printable } from '../../report/untrusted.js';
 import { loadSpec } from '../../spec/index.js';
 import { checkWritableFile } from '../../state/writable.js';
 import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
@@ -13,6 +14,7 @@ import type { CliIO } from '../io.js';
 export interface PlanOptions extends SiteCommandOptions {
   out?: string;
   detailedExitcode?: boolean;
+  json?: boolean;
 }
 
 export function registerPlanCommand(
@@ -32,6 +34,7 @@ export function registerPlanCommand(
   )
     .option('-o, --out <planfile>', 'save the plan for `gridpkg apply PLANFILE` (also -out=FILE)')
     .option('--detailed-exitcode', 'exit 2 when there are changes (0 none, 1 error, 3 a site unknown)')
+    .option('--json', 'print the plan as one JSON document (schemas/plan.schema.json, as -out saves it)')
     .addHelpText(
       'after',
       '\nExamples:\n  gridpkg plan -f desired-state.yaml\n  gridpkg plan -out=tonight.plan --detailed-exitcode',
@@ -44,17 +47,18 @@ export async function runPlan(options: PlanOptions, io: CliIO): Promise<ExitCode
   // Before any probe job: a plan that cannot be saved must not cost a job per site first.
   if (options.out) await checkWritableFile(options.out, 'the plan file');
   const stateDir = stateDirFor(options.file, options.stateDir);
-  const context = jobContextFor(stateDir, io, options.quiet);
+  const context = jobContextFor(stateDir, io, options);
   const plan = await planSites(context, spec.sites, {
     concurrency: options.concurrency,
     specFile: resolve(spec.file),
     specDigest: specDigest(spec.files),
   }).finally(() => context.close?.());
-  io.out(renderPlan(plan, io.style));
+  io.out(options.json ? planDocument(plan, stateDir) : renderPlan(plan, io.style));
   if (options.out) {
     await writePlanFile(options.out, plan, stateDir);
-    io.out(
-      `\nSaved the plan to ${options.out}. Apply exactly these actions with: gridpkg apply ${options.out}\n`,
+    // With --json, stdout is the document alone.
+    (options.json ? io.err : io.out)(
+      `\nSaved the plan to ${printable(options.out)}. Apply exactly these actions with: gridpkg apply ${printable(options.out)}\n`,
     );
   }
   return planExitCode(plan, options.detailedExitcode === true);
