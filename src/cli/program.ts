@@ -5,6 +5,7 @@ import { PlanFileError } from '../reconcile/plan-file.js';
 import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerConvergeCommand } from './commands/converge.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
@@ -51,10 +52,11 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerApplyCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
-  registerPkgCommand(program);
+  registerPkgCommand(program, setExit);
+  registerConvergeCommand(program, io, setExit);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
-    return process.exitCode === 1 && exitCode === ExitCode.ok ? ExitCode.error : exitCode;
+    return exitCode;
   } catch (error) {
     return reportError(error, io);
   }
