@@ -34,6 +34,8 @@ export interface ConvergeOptions {
   timeoutMs?: number;
   retry: RetryPolicy;
   random?: () => number;
+  /** Stops the run as the timeout does (the controller lease was lost, a signal). */
+  signal?: AbortSignal;
   /** The step to run (tests replace it). */
   reconcile?: (input: StepInput, ctx: StepContext) => Promise<StepResult>;
 }
@@ -155,29 +157,38 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
   if (open === 0) return [];
   for (const site of states.keys()) queue.add(site);
 
+  /** No new job from here on; jobs under way keep running on their sites, and the next run re-attaches to them. */
+  const stopAll = (why: string) => {
+    abort.abort();
+    queue.stop();
+    for (const [site, state] of states) {
+      if (state.verdict) continue;
+      const sync = syncOf(state);
+      const underWay = queue.isActive(site)
+        ? '; a job may still be running on the site: the next run re-attaches to it'
+        : '';
+      const last = state.last ? ` (last attempt: ${state.last.message})` : '';
+      settle(
+        state,
+        verdictOf(sync),
+        sync,
+        `${why} after ${state.attempts} attempt(s)${last}${underWay}`,
+        'stopped',
+      );
+    }
+  };
   const cancelDeadline =
     options.timeoutMs === undefined
       ? () => undefined
-      : clock.after(options.timeoutMs, () => {
-          // No new job from here on; jobs under way keep running on their sites and the ledger keeps them, so the
-          // next run re-attaches to them.
-          abort.abort();
-          queue.stop();
-          for (const [site, state] of states) {
-            if (state.verdict) continue;
-            const sync = syncOf(state);
-            const underWay = queue.isActive(site)
-              ? '; a job may still be running on the site: the next run re-attaches to it'
-              : '';
-            const last = state.last ? ` (last attempt: ${state.last.message})` : '';
-            const message = `timed out after ${state.attempts} attempt(s)${last}${underWay}`;
-            settle(state, verdictOf(sync), sync, message, 'stopped');
-          }
-        });
+      : clock.after(options.timeoutMs, () => stopAll('timed out'));
+  const onAbort = () => stopAll(`stopped (${String(options.signal?.reason ?? 'aborted')})`);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await done;
   } finally {
     cancelDeadline();
+    options.signal?.removeEventListener('abort', onAbort);
     queue.stop();
   }
   return [...states.values()].map((state) => state.verdict as SiteVerdict);

@@ -3,6 +3,9 @@
  * script: several drifted sites converge with one probe and one apply job each, a site whose plan is refused fails
  * without holding up the others, and a recent observation saves the probe.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableShells, cli, World } from './harness.js';
 
@@ -114,5 +117,31 @@ describe('gridpkg converge on simulated sites', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('--site "site-x": the spec has no such site (did you mean site-a?)');
     expect(await world.finishedJobs()).toEqual([]);
+  });
+
+  it('refuses to run beside another live controller of the state directory, naming it, before any job', async () => {
+    await world.addSite('site-a');
+    await world.writeSpec({ 'site-a': '      - math/gsl' });
+    await mkdir(world.stateDir, { recursive: true });
+    const since = '2026-12-02T08:00:00.000Z';
+    await writeFile(
+      join(world.stateDir, 'controller.lease'),
+      JSON.stringify({
+        id: 'other-controller',
+        command: 'watch',
+        host: hostname(),
+        pid: process.pid, // alive
+        acquiredAt: since,
+        heartbeatAt: since,
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    );
+    const run = await world.run('converge');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `another gridpkg watch (pid ${process.pid} on this host) has been controlling this state directory since ${since}`,
+    );
+    expect(await world.finishedJobs()).toEqual([]);
+    expect(await world.installed('site-a')).toEqual([]);
   });
 });

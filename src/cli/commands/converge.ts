@@ -11,6 +11,7 @@ import { renderConverge } from '../../report/converge-view.js';
 import { describeEvent } from '../../report/progress-view.js';
 import { siteName, siteText } from '../../report/safe-output.js';
 import { loadSpec } from '../../spec/index.js';
+import { ControllerLease } from '../../state/controller-lease.js';
 import { addSiteOptions, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -83,13 +84,21 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
   const events = new EventBus();
   if (!options.quiet) events.on((event) => showProgress(event, io));
   // Job events reach the log through the context's progress; on the terminal they are shown from the events.
-  const context = createJobContext({
-    stateDir: stateDirFor(options.file, options.stateDir),
-    inFlight: inFlightJobs,
-    events: events.emit,
-  });
+  const stateDir = stateDirFor(options.file, options.stateDir);
+  const context = createJobContext({ stateDir, inFlight: inFlightJobs, events: events.emit });
   let verdicts: SiteVerdict[];
+  let lease: ControllerLease | undefined;
   try {
+    // One controller per state directory: a second converge (or watch) refuses here, before any job.
+    const lost = new AbortController();
+    lease = await ControllerLease.acquire(stateDir, {
+      command: 'converge',
+      clock: systemClock,
+      onLost: (holder) =>
+        lost.abort(
+          `another controller took over the state directory${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}`,
+        ),
+    });
     verdicts = await converge({
       sites,
       step: {
@@ -100,10 +109,12 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
       },
       events: events.emit,
       concurrency: options.concurrency,
+      signal: lost.signal,
       ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
       retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: options.maxAttempts, firstDelayMs: options.retryDelay },
     });
   } finally {
+    await lease?.release();
     await context.close?.();
   }
   io.out(renderConverge(verdicts, io.style));
