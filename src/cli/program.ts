@@ -9,6 +9,7 @@ import { registerConvergeCommand } from './commands/converge.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
@@ -54,6 +55,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerImportCommand(program, io, setExit);
   registerPkgCommand(program, setExit);
   registerConvergeCommand(program, io, setExit);
+  registerStatusCommand(program, io, setExit);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
     return exitCode;

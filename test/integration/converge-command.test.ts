@@ -75,6 +75,16 @@ describe('gridpkg converge on simulated sites', () => {
     expect(await jobsOf('blocked')).toEqual({ probe: 1, apply: 0 });
     expect(await world.installed('blocked')).toEqual(before);
     expect(await world.installed('good')).toEqual(['gsl-2.8']);
+
+    // What converge recorded, without any job: sync and health per site.
+    const status = await world.run('status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^SITE\s+SYNC\s+HEALTH\s+OBSERVED\s+ATTEMPTS\s+LAST ERROR$/m);
+    expect(status.stdout).toMatch(/^good\s+in-sync\s+healthy\s+\d+s ago\s+1$/m);
+    expect(status.stdout).toMatch(/^blocked\s+drifted\s+stalled\s+\d+s ago\s+1\s+blocked: /m);
+    const json = JSON.parse((await world.run('status', '--json', '--site', 'blocked')).stdout) as unknown[];
+    expect(json).toEqual([expect.objectContaining({ site: 'blocked', sync: 'drifted', health: 'stalled' })]);
+    expect((await jobsOf('good')).probe).toBe(1);
   }, 300_000);
 
   it('shows typed progress on stderr in the order of a site life, and reconciles only the chosen sites', async () => {

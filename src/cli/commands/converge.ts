@@ -4,6 +4,7 @@ import { DEFAULT_RETRY_POLICY } from '../../controller/backoff.js';
 import { systemClock } from '../../controller/clock.js';
 import { converge, type SiteVerdict } from '../../controller/converge.js';
 import { EventBus } from '../../controller/events.js';
+import { StatusRecorder } from '../../controller/status-recorder.js';
 import type { ControllerEvent } from '../../model/events.js';
 import { createJobContext } from '../../reconcile/controller.js';
 import { specDigest } from '../../reconcile/plan-file.js';
@@ -12,6 +13,7 @@ import { describeEvent } from '../../report/progress-view.js';
 import { siteName, siteText } from '../../report/safe-output.js';
 import { loadSpec } from '../../spec/index.js';
 import { ControllerLease } from '../../state/controller-lease.js';
+import { SiteStatusStore } from '../../state/site-status.js';
 import { addSiteOptions, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -86,6 +88,8 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
   // Job events reach the log through the context's progress; on the terminal they are shown from the events.
   const stateDir = stateDirFor(options.file, options.stateDir);
   const context = createJobContext({ stateDir, inFlight: inFlightJobs, events: events.emit });
+  // Each site's sync and health, kept in the state directory for `gridpkg status`.
+  const status = new StatusRecorder(new SiteStatusStore(stateDir), systemClock);
   let verdicts: SiteVerdict[];
   let lease: ControllerLease | undefined;
   try {
@@ -99,6 +103,8 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
           `another controller took over the state directory${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}`,
         ),
     });
+    await status.load(sites.map((site) => site.site));
+    events.on(status.listener);
     verdicts = await converge({
       sites,
       step: {
@@ -113,6 +119,7 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
       ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
       retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: options.maxAttempts, firstDelayMs: options.retryDelay },
     });
+    await status.flush();
   } finally {
     await lease?.release();
     await context.close?.();
