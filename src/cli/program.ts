@@ -5,11 +5,13 @@ import { PlanFileError } from '../reconcile/plan-file.js';
 import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
+import { registerConvergeCommand } from './commands/converge.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
 import { registerShowCommand } from './commands/show.js';
+import { registerStatusCommand } from './commands/status.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerVersionCommand } from './commands/version.js';
 import { describeError } from './errors.js';
@@ -55,12 +57,14 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerApplyCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
+  registerConvergeCommand(program, io, setExit);
+  registerStatusCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);
-  registerPkgCommand(program);
+  registerPkgCommand(program, setExit);
   registerVersionCommand(program, io, version);
   try {
     await program.parseAsync(normalizeTerraformFlags(argv), { from: 'user' });
-    return process.exitCode === 1 && exitCode === ExitCode.ok ? ExitCode.error : exitCode;
+    return exitCode;
   } catch (error) {
     return reportError(error, io);
   }

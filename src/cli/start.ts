@@ -15,8 +15,11 @@ export async function start(argv: readonly string[]): Promise<void> {
       process.exit(process.exitCode ?? 0);
     });
   }
-  process.exitCode = await runCli(
+  const code = await runCli(
     argv.filter((arg) => !noColor(arg)),
     io,
   );
+  // The run is over when runCli returns. Work left behind (jobs still followed when converge reached its --timeout)
+  // must not keep the process alive: those jobs run on their sites, and the ledger re-attaches to them next time.
+  process.exit(code);
 }

@@ -17,10 +17,12 @@
  * of the jobs throws ArcUnavailableError (transient), never a job failure. Every command is an argv array, never a
  * shell; the X.509 proxy is the ARC client's usual one (X509_USER_PROXY) and is checked before every submission.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { RetryableError, TerminalError } from '../model/errors.js';
 import type { ArcBackendConfig } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import {
@@ -62,12 +64,12 @@ export interface ArcBackendOptions extends Omit<ArcBackendConfig, 'type' | 'jobs
 }
 
 /** The CE could not be reached, or a command timed out or could not run: transient, never a job failure. */
-export class ArcUnavailableError extends Error {
+export class ArcUnavailableError extends RetryableError {
   override name = 'ArcUnavailableError';
 }
 
 /** The CE or the client refused a request (a bad description, no proxy, authorisation). */
-export class ArcCommandError extends Error {
+export class ArcCommandError extends TerminalError {
   override name = 'ArcCommandError';
 }
 

@@ -11,8 +11,10 @@
  * certificate); otherwise from scanning the proxy's VOMS extension (OID 1.3.6.1.4.1.8005.100.100.5) for strings
  * shaped like FQANs. That scan reads what the proxy claims; it does not verify the VOMS server's signature.
  */
+
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { execa } from 'execa';
+import { TerminalError } from '../model/errors.js';
 import { errnoCode } from '../state/fs-errors.js';
 import { readTextFile } from '../state/read-capped.js';
 import { certificateExtensions, scanVomsExtension } from './credentials/der.js';
@@ -77,14 +79,14 @@ export interface CredentialProblem {
   fqanSource?: 'voms-proxy-info' | 'certificate';
 }
 
-export class CredentialError extends Error {
+export class CredentialError extends TerminalError {
   override name = 'CredentialError';
   constructor(readonly problem: CredentialProblem) {
     super(problem.message);
   }
 }
 
-export class ProxyParseError extends Error {
+export class ProxyParseError extends TerminalError {
   override name = 'ProxyParseError';
 }
 

@@ -28,9 +28,11 @@
  * then looked up by its name — at once by submit(), and by find() when a later controller meets a job directory
  * without backend-id (a controller that died between the submit answering and backend-id being written).
  */
+
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { RetryableError, TerminalError } from '../model/errors.js';
 import type { TemplateBackendConfig, TemplateCommand } from '../spec/types.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import type { GridBackend, JobHandle, JobOutput, JobState, JobSubmission } from './backend.js';
@@ -67,12 +69,12 @@ export interface TemplateBackendOptions extends Omit<TemplateBackendConfig, 'typ
 }
 
 /** A command could not run, timed out, failed, or said something unreadable: transient, never a job failure. */
-export class TemplateUnavailableError extends Error {
+export class TemplateUnavailableError extends RetryableError {
   override name = 'TemplateUnavailableError';
 }
 
 /** The submit command refused the job, or its output held no job id. */
-export class TemplateCommandError extends Error {
+export class TemplateCommandError extends TerminalError {
   override name = 'TemplateCommandError';
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
+import type { EventSink } from '../model/events.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
@@ -22,6 +23,8 @@ export interface ControllerOptions {
   pollIntervalMs?: { first: number; max: number };
   /** Jobs being followed, shared with whoever reports an interrupted run. */
   inFlight?: InFlightJobs;
+  /** Where typed events go (every event is also a line of the log, and of `progress`). */
+  events?: EventSink;
 }
 
 export function createJobContext(options: ControllerOptions): JobContext {
@@ -55,6 +58,7 @@ export function createJobContext(options: ControllerOptions): JobContext {
     },
     ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
     ...(options.inFlight ? { inFlight: options.inFlight } : {}),
+    ...(options.events ? { events: options.events } : {}),
   };
 }
 

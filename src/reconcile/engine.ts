@@ -23,17 +23,25 @@ export async function observeSites(
 ): Promise<Observation[]> {
   const limit = pLimit(options.concurrency);
   return Promise.all(
-    sites.map((desired) =>
-      limit(async () => {
-        context.progress(desired.site, 'probing');
-        try {
-          return (await runSiteJob(context, desired, 'probe')).observation;
-        } catch (error) {
-          return failedObservation(desired.site, error);
-        }
-      }),
-    ),
+    sites.map((desired) => limit(async () => (await observeSite(context, desired)).observation)),
   );
+}
+
+/** One site's probe: its observation, with the job's result, or the error that kept the job from running. */
+export interface SiteObservation {
+  observation: Observation;
+  result?: JobResult;
+  error?: unknown;
+}
+
+export async function observeSite(context: JobContext, desired: DesiredState): Promise<SiteObservation> {
+  context.progress(desired.site, 'probing');
+  try {
+    const result = await runSiteJob(context, desired, 'probe');
+    return { observation: result.observation, result };
+  } catch (error) {
+    return { observation: failedObservation(desired.site, error), error };
+  }
 }
 
 export async function planSites(
@@ -58,6 +66,8 @@ export interface SiteApplyResult {
   remaining?: string[];
   /** Set when an earlier run's job had already carried out this plan for the site: nothing was submitted now. */
   appliedBefore?: { finishedAt: string };
+  /** The error that kept the job from running or being followed (status `error`), for deciding whether to retry. */
+  error?: unknown;
 }
 
 export async function applyPlan(
@@ -70,7 +80,12 @@ export async function applyPlan(
   return Promise.all(drifted.map((site) => limit(() => applySite(context, plan.id, site))));
 }
 
-async function applySite(context: JobContext, planId: string, site: SitePlan): Promise<SiteApplyResult> {
+/** One site's part of a plan: its apply job (or an earlier run's), judged against the job's post-state. */
+export async function applySite(
+  context: JobContext,
+  planId: string,
+  site: SitePlan,
+): Promise<SiteApplyResult> {
   context.progress(site.site, `applying ${site.actions.length} action(s)`);
   try {
     const outcome = await applyPlannedSite(context, site.desired, planId, {
@@ -86,7 +101,7 @@ async function applySite(context: JobContext, planId: string, site: SitePlan): P
       ...judge(site, result.report, result.observation),
     };
   } catch (error) {
-    return { site: site.site, status: 'error', message: errorMessage(error) };
+    return { site: site.site, status: 'error', message: errorMessage(error), error };
   }
 }
 

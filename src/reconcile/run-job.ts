@@ -3,6 +3,7 @@
  * intent, submit, wait for the end (./status-poller.ts polls, shared with other jobs of the same batch system or
  * CE), fetch, parse, complete the lease. Everything that waits lives here.
  */
+
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { GridBackend, JobHandle, JobOutput, JobState } from '../grid/backend.js';
@@ -10,6 +11,9 @@ import { requireValidProxy } from '../grid/credentials.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
 import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
+import { RetryableError } from '../model/errors.js';
+import type { ControllerEvent, EventSink } from '../model/events.js';
+import { describeEvent } from '../report/progress-view.js';
 import type { DesiredState } from '../spec/types.js';
 import {
   carriedOut,
@@ -47,6 +51,8 @@ export interface JobContext {
   /** How long past the job timeout to keep waiting for a backend that does not answer (default 10 minutes). */
   deadlineGraceMs?: number;
   progress(site: string, message: string): void;
+  /** Typed events (job submitted, state changed, finished, notes); each is also passed to progress as a line. */
+  events?: EventSink;
   /** The X.509 proxy check for backends that need one (default: requireValidProxy); replaceable in tests. */
   requireProxy?(options: ProxyCheckOptions): Promise<unknown>;
   /** Releases what backends hold open (ssh master connections); call once the run is over. */
@@ -84,7 +90,13 @@ export interface JobResult {
   observation: Observation;
 }
 
-export class SiteBusyError extends Error {
+/** Tells the event listeners, and the progress log in words (the same words the CLI shows). */
+export function announce(context: Pick<JobContext, 'events' | 'progress'>, event: ControllerEvent): void {
+  context.events?.(event);
+  context.progress(event.site, describeEvent(event));
+}
+
+export class SiteBusyError extends RetryableError {
   override name = 'SiteBusyError';
 }
 
@@ -191,7 +203,7 @@ async function submitAndFollow(
     });
     entry = await context.ledger.recordSubmitted(entry, handle.backendId);
     context.inFlight?.track(entry);
-    context.progress(desired.site, `${mode} job ${jobId} submitted`);
+    announce(context, { type: 'job-submitted', site: desired.site, jobId, mode });
     return await follow(context, backend, entry, handle, desired.jobTimeoutSeconds);
   } catch (error) {
     if (entry.phase === 'intent') {
@@ -260,10 +272,11 @@ async function reattach(
         ? { jobId: entry.jobId, site: entry.site, backendId: entry.backendId }
         : await backend.find(entry.site, entry.jobId);
     if (handle) {
-      context.progress(
-        desired.site,
-        `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`,
-      );
+      announce(context, {
+        type: 'job-note',
+        site: desired.site,
+        message: `re-attaching to ${entry.mode} job ${entry.jobId} left by an earlier run`,
+      });
       const attached = { ...entry, backendId: handle.backendId };
       context.inFlight?.track(attached);
       try {
@@ -277,10 +290,11 @@ async function reattach(
     if (Date.now() >= waitUntil) throw new SiteBusyError(busyMessage(context, entry));
     if (waitingFor !== entry.jobId) {
       waitingFor = entry.jobId;
-      context.progress(
-        desired.site,
-        `another gridpkg (${ownerText(entry)}) is submitting ${entry.mode} job ${entry.jobId}; waiting for it`,
-      );
+      announce(context, {
+        type: 'job-note',
+        site: desired.site,
+        message: `another gridpkg (${ownerText(entry)}) is submitting ${entry.mode} job ${entry.jobId}; waiting for it`,
+      });
     }
     await sleep(pause);
     pause = Math.min(pause * 2, context.pollIntervalMs?.max ?? 5000);
@@ -331,7 +345,7 @@ async function follow(
       };
   if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
   const lockNote = report.ok ? brokenLockNote(report.report) : undefined;
-  if (lockNote) context.progress(entry.site, lockNote);
+  if (lockNote) announce(context, { type: 'job-note', site: entry.site, message: lockNote });
   // A locked site says nothing new about its packages: keep the last observation rather than forget it.
   if (observation.state === 'known' || !report.ok || report.report.status !== 'locked') {
     await context.observations.save(observation);
@@ -341,7 +355,13 @@ async function follow(
     jobState: jobState.state,
     ...(report.ok ? { reportStatus: report.report.status } : { detail: report.problem.message }),
   });
-  context.progress(entry.site, `${entry.mode} job ${entry.jobId} ${describeEnd(jobState, report)}`);
+  announce(context, {
+    type: 'job-finished',
+    site: entry.site,
+    jobId: entry.jobId,
+    mode: entry.mode,
+    description: describeEnd(jobState, report),
+  });
   return { jobId: entry.jobId, jobState, report, observation };
 }
 
@@ -377,14 +397,24 @@ function waitForEnd(
     pollIntervalMs: context.pollIntervalMs,
     // A backend that cannot answer (CE down, timeout) is a transient problem, never a job failure.
     onUnavailable: (error) => {
-      context.progress(handle.site, `status of ${handle.jobId} unavailable, retrying: ${String(error)}`);
+      announce(context, {
+        type: 'job-note',
+        site: handle.site,
+        message: `status of ${handle.jobId} unavailable, retrying: ${String(error)}`,
+      });
       reported = undefined; // say the state again once the backend answers
     },
     // Long jobs (grid queues) show where they are: each change of the backend's own state, once.
     onState: (state) => {
       if (state.raw === reported) return;
       reported = state.raw;
-      context.progress(handle.site, `${handle.jobId}: ${state.state}, backend says ${state.raw}`);
+      announce(context, {
+        type: 'job-state',
+        site: handle.site,
+        jobId: handle.jobId,
+        state: state.state,
+        raw: state.raw,
+      });
     },
   });
 }

@@ -258,7 +258,7 @@ function parseEntry(text: string): LedgerEntry | undefined {
 }
 
 /** Whether the process that wrote the entry still runs; undefined when it ran on another host (unknowable here). */
-export function ownerAlive(entry: LedgerEntry): boolean | undefined {
+export function ownerAlive(entry: Pick<LedgerEntry, 'owner'>): boolean | undefined {
   return entry.owner.host === hostname() ? isProcessAlive(entry.owner.pid) : undefined;
 }
 

@@ -70,4 +70,17 @@ describe('command line', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('expected a whole number');
   });
+
+  it('does not carry the exit code of one command into the next run in the same process', async () => {
+    const world = await World.create(['dash']);
+    try {
+      await world.addSite('site-a');
+      await world.writeSpec({ 'site-a': '      - math/gsl' });
+      expect((await cli(['pkg', 'match', 'gsl>=3', 'gsl-2.8'])).code).toBe(1);
+      expect((await cli(['validate', '-f', world.specFile])).code).toBe(0);
+      expect(process.exitCode).toBeUndefined();
+    } finally {
+      await world.dispose();
+    }
+  });
 });

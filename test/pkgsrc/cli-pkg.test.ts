@@ -1,28 +1,24 @@
 import { Command } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { registerPkgCommand } from '../../src/cli/commands/pkg.js';
 
 async function run(...argv: string[]): Promise<{ out: string; err: string; exitCode: number | undefined }> {
   let out = '';
   let err = '';
+  let exitCode: number | undefined;
   const program = new Command('gridpkg')
     .exitOverride()
     .configureOutput({ writeOut: (t) => (out += t), writeErr: (t) => (err += t) });
-  registerPkgCommand(program);
-  process.exitCode = undefined;
+  registerPkgCommand(program, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (!(error instanceof Error && 'exitCode' in error)) throw error;
   }
-  const exitCode = typeof process.exitCode === 'number' ? process.exitCode : undefined;
-  process.exitCode = undefined;
   return { out, err, exitCode };
 }
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
 
 describe('gridpkg pkg match', () => {
   it('prints a match and exits 0', async () => {

@@ -8,6 +8,7 @@ import {
   matchPattern,
   PkgsrcError,
 } from '../../pkgsrc/index.js';
+import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 
 interface Output {
   out(text: string): void;
@@ -23,14 +24,18 @@ function outputOf(cmd: Command): Output {
   };
 }
 
-function run(cmd: Command, body: (io: Output) => boolean): void {
+/** The exit code goes to the program's own setter, never to the global process.exitCode (it would leak into the
+ * next command run in the same process). */
+type SetExit = (code: ExitCodeValue) => void;
+
+function run(cmd: Command, setExit: SetExit, body: (io: Output) => boolean): void {
   const io = outputOf(cmd);
   try {
-    process.exitCode = body(io) ? 0 : 1;
+    setExit(body(io) ? ExitCode.ok : ExitCode.error);
   } catch (error) {
     if (!(error instanceof PkgsrcError)) throw error;
     io.err(`gridpkg: ${error.message}\n`);
-    process.exitCode = 1;
+    setExit(ExitCode.error);
   }
 }
 
@@ -56,7 +61,7 @@ export function runCompare(a: string, b: string, io: Output): boolean {
   return true;
 }
 
-export function registerPkgCommand(program: Command): void {
+export function registerPkgCommand(program: Command, setExit: SetExit): void {
   const pkg = program
     .command('pkg')
     .summary('check pkgsrc patterns and version order')
@@ -79,7 +84,7 @@ export function registerPkgCommand(program: Command): void {
         '  gridpkg pkg match gsl gsl-2.8        # a name without version matches any version',
     )
     .action(function (this: Command, pattern: string, pkgname: string) {
-      run(this, (io) => runMatch(pattern, pkgname, io));
+      run(this, setExit, (io) => runMatch(pattern, pkgname, io));
     });
   pkg
     .command('compare')
@@ -95,6 +100,6 @@ export function registerPkgCommand(program: Command): void {
       '\nExamples:\n  gridpkg pkg compare 2.7nb1 2.8      # 2.7nb1 < 2.8\n  gridpkg pkg compare 1.0 1.0.0      # 1.0 == 1.0.0',
     )
     .action(function (this: Command, a: string, b: string) {
-      run(this, (io) => runCompare(a, b, io));
+      run(this, setExit, (io) => runCompare(a, b, io));
     });
 }

@@ -3,6 +3,7 @@
  * defaultSlurmExec runs it on this machine (the login node is local); ./ssh-exec.ts runs it on a login node over
  * ssh. Both turn "could not run / could not reach" into SlurmUnavailableError, which the controller retries.
  */
+import { RetryableError, TerminalError } from '../../model/errors.js';
 import { type CommandResult, runCommand } from '../run-command.js';
 
 export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scancel';
@@ -17,12 +18,12 @@ export type SlurmExec = (
 ) => Promise<SlurmExecResult>;
 
 /** slurmctld could not be reached, or a command timed out or could not run: transient, never a job failure. */
-export class SlurmUnavailableError extends Error {
+export class SlurmUnavailableError extends RetryableError {
   override name = 'SlurmUnavailableError';
 }
 
 /** Slurm refused a request (sbatch rejected the job, ...). */
-export class SlurmCommandError extends Error {
+export class SlurmCommandError extends TerminalError {
   override name = 'SlurmCommandError';
 }
 

@@ -11,6 +11,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { RetryableError } from '../../model/errors.js';
 import type { SshConnectionConfig } from '../../spec/types.js';
 import { isHost, isLocalOptionPath, isUserName, shellQuote } from './quote.js';
 
@@ -36,7 +37,7 @@ export interface SshConnectionOptions extends SshConnectionConfig {
 }
 
 /** ssh could not reach the host or lost the connection (exit 255, timeout): transient, never a job failure. */
-export class SshConnectionError extends Error {
+export class SshConnectionError extends RetryableError {
   override name = 'SshConnectionError';
 }
 
