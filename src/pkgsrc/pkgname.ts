@@ -16,6 +16,20 @@ export interface PkgName {
  */
 export function parsePkgName(name: string): PkgName {
   if (typeof name !== 'string') throw new PkgsrcError('bad-pkgname', `package name must be a string`);
+  const known = cache.get(name);
+  if (known) return { ...known };
+  const parsed = parseUncached(name);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(name, parsed);
+  return { ...parsed };
+}
+
+// Planning splits the same names over and over (every site holds the same packages); valid results are kept in a
+// bounded cache, cleared wholesale when full. Callers get a copy, so the cache cannot be changed through them.
+const CACHE_LIMIT = 65_536;
+const cache = new Map<string, PkgName>();
+
+function parseUncached(name: string): PkgName {
   const dash = name.lastIndexOf('-');
   if (dash < 0) throw new PkgsrcError('bad-pkgname', `${quote(name)} has no version (expected NAME-VERSION)`);
   const base = name.slice(0, dash);

@@ -6,6 +6,7 @@ import type { AuditFinding, SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState, IgnoreRule } from '../spec/types.js';
 import { resolveDependencies } from './dependencies.js';
+import { type DependentsIndex, indexDependents } from './dependents.js';
 import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
@@ -69,7 +70,9 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
     observation,
     desired.requirements,
   );
-  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, observation), observation);
+  // Built per site and dropped with it: "who requires X" is asked for every removal and replacement.
+  const dependents = indexDependents(observation.dependencies);
+  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, dependents), observation);
   const reasons = changes
     .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
     .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
@@ -84,7 +87,7 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
   // A job that cannot write the software area would fail at pkg_add: refuse the changes instead.
   const areaBlocks = outcome === 'changes' && softwareArea?.writable === false;
   const actions =
-    outcome === 'changes' && !areaBlocks ? orderActions(changes, observation, resolution.order) : [];
+    outcome === 'changes' && !areaBlocks ? orderActions(changes, dependents, resolution.order) : [];
   if (areaBlocks) reasons.push(`the job's account cannot write the software area ${softwareArea.prefix}`);
   const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
   const auditNotRun = desired.vulnerabilityPolicy === 'ignore' ? undefined : auditFailure(observation);
@@ -154,29 +157,11 @@ function isAction(change: PackageChange): boolean {
   return ['install', 'remove', 'upgrade', 'downgrade'].includes(change.kind);
 }
 
-/** Installed packages whose recorded dependencies match `pkgname`. */
-function dependentsOf(
-  pkgname: string,
-  observation: KnownObservation,
-): { pkgname: string; pattern: string }[] {
-  return observation.dependencies.filter(
-    (d) =>
-      d.pkgname !== pkgname &&
-      pkgname.startsWith(literalPrefix(d.pattern)) &&
-      matchPattern(d.pattern, pkgname),
-  );
-}
-
-/** Every name a pkg_match pattern matches starts with the pattern's text before its first special character. */
-function literalPrefix(pattern: string): string {
-  return /^[^{[*?<>=]*/.exec(pattern)?.[0] ?? '';
-}
-
 /**
  * A removal is blocked while a package that stays requires it; a replacement is blocked when the new version no
  * longer satisfies a package that stays. Blocking one removal keeps that package, which can block others: iterate.
  */
-function blockBreakingChanges(changes: PackageChange[], observation: KnownObservation): PackageChange[] {
+function blockBreakingChanges(changes: PackageChange[], dependents: DependentsIndex): PackageChange[] {
   let current = changes;
   for (;;) {
     const removed = new Set(
@@ -185,7 +170,7 @@ function blockBreakingChanges(changes: PackageChange[], observation: KnownObserv
     let changed = false;
     current = current.map((change) => {
       if (!change.from || !['remove', 'upgrade', 'downgrade'].includes(change.kind)) return change;
-      const stayingDependents = dependentsOf(change.from, observation).filter((d) => !removed.has(d.pkgname));
+      const stayingDependents = dependents.dependentsOf(change.from).filter((d) => !removed.has(d.pkgname));
       if (change.kind === 'remove' && stayingDependents.length > 0) {
         changed = true;
         const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
@@ -236,7 +221,7 @@ function blockForeignPrefix(changes: PackageChange[], observation: KnownObservat
  */
 function orderActions(
   changes: PackageChange[],
-  observation: KnownObservation,
+  dependents: DependentsIndex,
   resolvedOrder: readonly string[],
 ): SiteAction[] {
   const toAction = (c: PackageChange): SiteAction => ({
@@ -248,7 +233,7 @@ function orderActions(
   });
   const removals = orderRemovals(
     changes.filter((c) => c.kind === 'remove'),
-    observation,
+    dependents,
   );
   const position = new Map(resolvedOrder.map((name, i) => [name, i]));
   const rank = (c: PackageChange): number => position.get(c.to as string) ?? resolvedOrder.length;
@@ -261,21 +246,26 @@ function orderActions(
   return [...removals, ...ordered.map((x) => x.c)].map(toAction);
 }
 
-function orderRemovals(removals: PackageChange[], observation: KnownObservation): PackageChange[] {
+function orderRemovals(removals: PackageChange[], dependents: DependentsIndex): PackageChange[] {
+  // For each removal, the other removals that depend on it: they must go first.
+  const removedNames = new Set(removals.map((c) => c.from));
+  const blockers = new Map(
+    removals.map((c) => [
+      c,
+      new Set(
+        dependents
+          .dependentsOf(c.from as string)
+          .map((d) => d.pkgname)
+          .filter((name) => removedNames.has(name)),
+      ),
+    ]),
+  );
   const ordered: PackageChange[] = [];
   const pending = [...removals];
   while (pending.length > 0) {
-    const pendingNames = new Set(pending.map((c) => c.from));
     // Remove first a package that no other pending removal depends on; a cycle falls back to the given order.
-    const index = pending.findIndex(
-      (c) =>
-        !pending.some(
-          (other) =>
-            other !== c &&
-            dependentsOf(c.from as string, observation).some(
-              (d) => d.pkgname === other.from && pendingNames.has(other.from),
-            ),
-        ),
+    const index = pending.findIndex((c) =>
+      pending.every((other) => other === c || !(blockers.get(c)?.has(other.from as string) ?? false)),
     );
     const [next] = pending.splice(index === -1 ? 0 : index, 1);
     if (next) ordered.push(next);
