@@ -13,6 +13,10 @@ import type { DesiredState, Requirement } from '../src/spec/types.js';
 /** A repository entry with the DEPENDS of its pkg_summary record. */
 export type ListedPackage = AvailablePackage & { depends: string[] };
 
+/** Every site shares one prefix, as sites reading one binary repository must (packages are built for a prefix). */
+const PREFIX = '/sw/vo/pkg';
+const BUILD = { pkgtoolsVersion: '20170419', opsys: 'Linux', machineArch: 'x86_64' } as const;
+
 export const REPOSITORY_SIZE = 25_000;
 /** Each managed package needs the next one of its chain: chains of this many packages (depth ≥ 5). */
 export const CHAIN = 6;
@@ -38,12 +42,21 @@ export function generateRepository(packages: number, size = REPOSITORY_SIZE): Li
   const listing: ListedPackage[] = [];
   for (let i = 0; i < packages; i++) {
     const depends = dependsOf(i, packages);
-    for (let v = 0; v < VERSIONS; v++)
-      listing.push({ pkgname: pkgnameOf(i, v), pkgpath: pkgpathOf(i), depends });
+    for (let v = 0; v < VERSIONS; v++) {
+      const pkgname = pkgnameOf(i, v);
+      listing.push({ pkgname, pkgpath: pkgpathOf(i), fileName: `${pkgname}.tgz`, ...BUILD, depends });
+    }
   }
   for (let j = 0; listing.length < size; j++) {
     const depends = j % CHAIN === CHAIN - 1 ? [] : [`other${j + 1}>=0`];
-    listing.push({ pkgname: `other${j}-2.${j % 10}`, pkgpath: `misc${j % 90}/other${j}`, depends });
+    const pkgname = `other${j}-2.${j % 10}`;
+    listing.push({
+      pkgname,
+      pkgpath: `misc${j % 90}/other${j}`,
+      fileName: `${pkgname}.tgz`,
+      ...BUILD,
+      depends,
+    });
   }
   return listing;
 }
@@ -68,7 +81,7 @@ export function desiredSite(s: number, requirements: Requirement[]): DesiredStat
   return {
     site: `site-${s}`,
     vo: 'vo',
-    softwareArea: `/sw/site-${s}`,
+    softwareArea: '/sw/vo',
     prefix: undefined,
     repository: '/repo/All',
     lockStaleSeconds: 1800,
@@ -104,12 +117,17 @@ export function generateObservation(s: number, packages: number, listing: Listed
     observedAt: '2026-12-01T00:00:00Z',
     jobId: `job-${s}`,
     fingerprint: `sha256:${s.toString(16).padStart(64, '0')}`,
-    pkgsrc: { state: 'present', prefix: `/sw/site-${s}/pkg`, version: '20170419' },
+    pkgsrc: { state: 'present', prefix: PREFIX, version: BUILD.pkgtoolsVersion },
     installed,
     dependencies,
     available: listing,
     repositoryReadable: true,
+    repositoryPrefix: PREFIX,
     audit: [],
+    auditStatus: { status: 'clean', message: '' },
+    softwareArea: { writable: true, notGroupWritable: 0, example: undefined },
+    notes: [],
+    host: { os: BUILD.opsys, arch: BUILD.machineArch },
   };
 }
 
@@ -144,18 +162,32 @@ export function generateSpecText(sites: number, packages: number): string {
     out.push(
       `  site-${s}:`,
       `    labels: [${labels[s % 2]}, ${labels[2 + (s % 3)]}, ${labels[5 + (s % 2)]}]`,
-      `    softwareArea: /sw/site-${s}`,
+      '    softwareArea: /sw/vo',
       `    packages: [{ pkgpath: ${pkgpathOf(p)}, pattern: "${base(p)}>=1.${s % 3}" }, local/site${s}-tools]`,
     );
   }
   return `${out.join('\n')}\n`;
 }
 
-/** The probe report of site `s` in the current protocol text, with the listing lines (`avail`) or without. */
+/** The `avail` lines of a listing, as the job sends them (long form: file, build facts, DEPENDS). */
+export function availText(listing: readonly ListedPackage[]): string {
+  const dash = (v: string | undefined) => v ?? '-';
+  return listing
+    .map(
+      (p) =>
+        `avail ${[p.pkgname, p.pkgpath, dash(p.fileName), dash(p.pkgtoolsVersion), dash(p.opsys), dash(p.machineArch), ...p.depends].join(' ')}\n`,
+    )
+    .join('');
+}
+
+/**
+ * The probe report of site `s` in the current protocol text. `listing`: the `avail` lines and their digest; `sent`
+ * false leaves them out as known to the controller (as every report after the first since item 7).
+ */
 export function generateReportText(
   s: number,
   packages: number,
-  listing: readonly ListedPackage[] | undefined,
+  listing: { text: string; digest: string; sent: boolean } | undefined,
 ): string {
   const observation = generateObservation(s, packages, []);
   const fp = observation.fingerprint;
@@ -164,15 +196,27 @@ export function generateReportText(
     `job job-${s}`,
     'mode probe',
     'fact hostname wn-01.example.org',
-    'fact os Linux',
-    `swdir /sw/site-${s}`,
+    `fact os ${BUILD.opsys}`,
+    `fact arch ${BUILD.machineArch}`,
+    'swdir /sw/vo',
     'lock acquired',
-    `pkgsrc present /sw/site-${s}/pkg 20170419`,
+    `pkgsrc present ${PREFIX} ${BUILD.pkgtoolsVersion}`,
+    'software-area writable 0',
     `fingerprint before ${fp}`,
   ];
   for (const p of observation.installed) lines.push(`pkg ${p.pkgname} ${p.pkgpath ?? '-'} no`);
   for (const d of observation.dependencies) lines.push(`dep ${d.pkgname} ${d.pattern}`);
-  for (const p of listing ?? []) lines.push(`avail ${p.pkgname} ${p.pkgpath}`);
-  lines.push('audit-status clean', `fingerprint after ${fp}`, 'status ok', 'end');
-  return `${lines.join('\n')}\n`;
+  let text = `${lines.join('\n')}\n`;
+  if (listing) {
+    text += `repository-digest ${listing.digest} ${listing.sent ? 'sent' : 'known'}\n`;
+    if (listing.sent) text += listing.text;
+  }
+  const tail = [
+    `repository-prefix ${PREFIX}`,
+    'audit-status clean',
+    `fingerprint after ${fp}`,
+    'status ok',
+    'end',
+  ];
+  return `${text}${tail.join('\n')}\n`;
 }

@@ -5,10 +5,12 @@
  * The input is generated before the clock starts; the figure is the time of the work alone and the peak resident
  * memory of the whole process (input included, as in a real controller that holds them).
  */
+import { createHash } from 'node:crypto';
 import { parseReport } from '../src/grid/protocol/report.js';
 import { buildPlan } from '../src/reconcile/plan.js';
 import { parseSpecText } from '../src/spec/index.js';
 import {
+  availText,
   desiredSite,
   generateObservation,
   generateReportText,
@@ -91,9 +93,10 @@ function specCase(sites: number, packages: number): SizeFigures {
  * digest only (`sites` = every report carries it, as before the listing was sent once per digest).
  */
 function reportsCase(sites: number, packages: number, listingEvery: number): SizeFigures {
-  const listing = generateRepository(packages);
+  const text = availText(generateRepository(packages));
+  const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
   const texts = Array.from({ length: sites }, (_, s) =>
-    generateReportText(s, packages, s < listingEvery ? listing : undefined),
+    generateReportText(s, packages, { text, digest, sent: s < listingEvery }),
   );
   return timed(() => {
     let parsed = 0;

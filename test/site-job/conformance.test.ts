@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   isAbsolutePath,
+  isFileName,
   isFingerprint,
   isJobId,
   isListingDigest,
@@ -82,7 +83,7 @@ const KINDS: Kind[] = [
   {
     name: 'PKGPATH',
     accepts: isPkgPath,
-    line: (t) => `action install ${t} gsl-2.8`,
+    line: (t) => `action install ${t} gsl-2.8 gsl-2.8.tgz`,
     mode: 'apply',
     samples: random(4, [
       'math/gsl',
@@ -98,7 +99,7 @@ const KINDS: Kind[] = [
   {
     name: 'PKGNAME',
     accepts: isPkgName,
-    line: (t) => `action install math/gsl ${t}`,
+    line: (t) => `action install math/gsl ${t} gsl-2.8.tgz`,
     mode: 'apply',
     samples: random(5, [
       'gsl-2.8',
@@ -118,6 +119,13 @@ const KINDS: Kind[] = [
       'gsl-1.0-2.8',
       'gsl-2.8nb1-x',
     ]),
+  },
+  {
+    name: 'package FILE',
+    accepts: isFileName,
+    line: (t) => `action install math/gsl gsl-2.8 ${t}`,
+    mode: 'apply',
+    samples: random(10, ['gsl-2.8.tgz', 'gsl-2.8.tbz', '.', '..', 'a/b.tgz', '-x.tgz', '.hidden', 'x;y']),
   },
   {
     name: 'automatic PKGNAME',
@@ -210,7 +218,9 @@ describe('the request example of docs/site-job-protocol.md', () => {
       .map((line) => line.replace(/\s*#.*$/, ''))
       .join('\n')
       .replace(/^swdir .*$/m, `swdir ${NOWHERE}`);
-    expect(text).toContain('action remove math/gsl gsl-2.7nb1\nend\n');
+    // the example holds the actions and ends with `end` (directives after the actions, such as automatic, may follow)
+    expect(text).toContain('action remove math/gsl gsl-2.7nb1\n');
+    expect(text.endsWith('\nend\n')).toBe(true);
     const room = await JobRoom.create(root);
     const report = reportOf(await room.run(shells[0]?.command ?? [], text));
     expect(report.statusMessage).toBe(`software area ${NOWHERE} is not a directory`);
