@@ -27,6 +27,7 @@ import {
   safeMatch,
   sitePlatform,
 } from './candidates.js';
+import { type DependentsIndex, indexDependents } from './dependents.js';
 import type { ChangeKind, PackageChange } from './diff.js';
 import type { KnownObservation } from './observation.js';
 
@@ -54,21 +55,35 @@ export function resolveDependencies(
   changes: readonly PackageChange[],
   observation: KnownObservation,
   requirements: readonly Requirement[],
+  dependents: DependentsIndex = indexDependents(observation.dependencies),
 ): Resolution {
   const roots = changes.filter((c) => ACTION_KINDS.has(c.kind) && c.to !== undefined);
   if (roots.length === 0) return { changes: [...changes], order: [] };
-  const resolver = new Resolver(observation, requirements, changes);
+  const resolver = new Resolver(observation, requirements, changes, dependents);
   return resolver.run(changes, roots);
+}
+
+/** The requirements by PKGPATH, once per requirement list (sites of one spec share theirs when they share sets). */
+const pinIndexes = new WeakMap<readonly Requirement[], Map<string, Requirement>>();
+
+function pinsOf(requirements: readonly Requirement[]): Map<string, Requirement> {
+  let pins = pinIndexes.get(requirements);
+  if (pins === undefined) {
+    pins = new Map();
+    for (const r of requirements) pins.set(r.pkgpath, r);
+    pinIndexes.set(requirements, pins);
+  }
+  return pins;
 }
 
 class Resolver {
   private readonly repo: RepositoryIndex;
   private readonly platform: SitePlatform;
-  private readonly pins = new Map<string, Requirement>();
+  private readonly pins: Map<string, Requirement>;
   private readonly installedByBase = new Map<string, InstalledPackage>();
   private readonly installedNames: string[];
+  private readonly installedByName = new Map<string, InstalledPackage>();
   private readonly installedMemo = new Map<string, InstalledPackage[]>();
-  private dependentsByName: Map<string, Dependency[]> | undefined;
   /** Installed packages the plan removes (spec `absent`) or replaces. */
   private readonly gone = new Set<string>();
   private readonly plannedByBase = new Map<string, Planned>();
@@ -82,6 +97,7 @@ class Resolver {
     private readonly observation: KnownObservation,
     requirements: readonly Requirement[],
     changes: readonly PackageChange[],
+    private readonly dependents: DependentsIndex,
   ) {
     this.repo = repositoryIndex(observation.available);
     this.platform = sitePlatform({
@@ -89,8 +105,11 @@ class Resolver {
       arch: observation.host?.arch,
       pkgInstallVersion: observation.pkgsrc.state === 'present' ? observation.pkgsrc.version : undefined,
     });
-    for (const r of requirements) this.pins.set(r.pkgpath, r);
-    for (const p of observation.installed) this.installedByBase.set(this.repo.baseOf(p.pkgname), p);
+    this.pins = pinsOf(requirements);
+    for (const p of observation.installed) {
+      this.installedByBase.set(this.repo.baseOf(p.pkgname), p);
+      this.installedByName.set(p.pkgname, p);
+    }
     this.installedNames = observation.installed.map((p) => p.pkgname).sort();
     for (const c of changes) if (c.kind === 'remove' && c.from) this.gone.add(c.from);
   }
@@ -297,10 +316,9 @@ class Resolver {
   private installedMatching(pattern: string): InstalledPackage[] {
     let found = this.installedMemo.get(pattern);
     if (found === undefined) {
-      const names = new Set(
-        namesWithPrefix(this.installedNames, literalPrefix(pattern)).filter((n) => safeMatch(pattern, n)),
-      );
-      found = this.observation.installed.filter((p) => names.has(p.pkgname));
+      found = [];
+      for (const name of namesWithPrefix(this.installedNames, literalPrefix(pattern)))
+        if (safeMatch(pattern, name)) found.push(this.installedByName.get(name) as InstalledPackage);
       this.installedMemo.set(pattern, found);
     }
     return found;
@@ -308,18 +326,7 @@ class Resolver {
 
   /** Installed packages that stay and whose recorded dependencies `installed` satisfies. */
   private stayingDependents(installed: InstalledPackage): Dependency[] {
-    if (this.dependentsByName === undefined) {
-      this.dependentsByName = new Map();
-      for (const d of this.observation.dependencies) {
-        for (const p of this.installedMatching(d.pattern)) {
-          if (p.pkgname === d.pkgname) continue;
-          const list = this.dependentsByName.get(p.pkgname);
-          if (list) list.push(d);
-          else this.dependentsByName.set(p.pkgname, [d]);
-        }
-      }
-    }
-    return (this.dependentsByName.get(installed.pkgname) ?? []).filter((d) => !this.gone.has(d.pkgname));
+    return this.dependents.dependentsOf(installed.pkgname).filter((d) => !this.gone.has(d.pkgname));
   }
 
   /**

@@ -78,6 +78,56 @@ export function diffRequirement(
   observed: KnownObservation,
   index: ObservationIndex = indexObservation(observed),
 ): PackageChange[] {
+  return [...sharedDiff(requirement, observed, index)];
+}
+
+/**
+ * The changes of one requirement, shared by every site that gives the same answer: sites of one spec share their
+ * requirement objects (a set is expanded once) and sites reading one pkg_summary share its listing, so a requirement
+ * meets the same few installed versions again and again. The change then depends only on the requirement, the
+ * installed PKGNAMEs under its PKGPATH, the offered versions and whether the repository was readable; it is computed
+ * once and the same (never modified) objects are handed to each such site. A site with installed packages that
+ * record no PKGPATH is diffed on its own (what they could be depends on the site).
+ */
+export function sharedDiff(
+  requirement: Requirement,
+  observed: KnownObservation,
+  index: ObservationIndex,
+): readonly PackageChange[] {
+  if (index.unlabeled.length > 0) return computeDiff(requirement, observed, index);
+  const installed = index.installedByPath.get(requirement.pkgpath) ?? NONE_INSTALLED;
+  if (installed.length > 1) return computeDiff(requirement, observed, index);
+  const offered = index.offeredByPath.get(requirement.pkgpath) ?? NONE_OFFERED;
+  const readable = observed.repositoryReadable;
+  let memo = memos.get(requirement);
+  if (memo === undefined || memo.offered !== offered || memo.readable !== readable) {
+    // One listing per memo: sites of another pkg_summary replace it (planning usually meets one or two).
+    memo = { offered, readable, byInstalled: new Map() };
+    memos.set(requirement, memo);
+  }
+  const key = installed.length === 0 ? '' : (installed[0] as InstalledPackage).pkgname;
+  let changes = memo.byInstalled.get(key);
+  if (changes === undefined) {
+    changes = computeDiff(requirement, observed, index);
+    memo.byInstalled.set(key, changes);
+  }
+  return changes;
+}
+
+/** What a requirement gave against one offered list, by the PKGNAME installed under its PKGPATH ('' for none). */
+interface DiffMemo {
+  offered: readonly string[];
+  readable: boolean;
+  byInstalled: Map<string, readonly PackageChange[]>;
+}
+
+const memos = new WeakMap<Requirement, DiffMemo>();
+
+function computeDiff(
+  requirement: Requirement,
+  observed: KnownObservation,
+  index: ObservationIndex,
+): PackageChange[] {
   const { pkgpath, pattern } = requirement;
   const installed = index.installedByPath.get(pkgpath) ?? NONE_INSTALLED;
   const offered = index.offeredByPath.get(pkgpath) ?? NONE_OFFERED;

@@ -7,7 +7,7 @@ import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState, IgnoreRule } from '../spec/types.js';
 import { resolveDependencies } from './dependencies.js';
 import { type DependentsIndex, indexDependents } from './dependents.js';
-import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
+import { indexObservation, type PackageChange, sharedDiff } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
 export type SiteOutcome = 'in-sync' | 'changes' | 'unknown' | 'blocked';
@@ -62,16 +62,16 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
   }
 
   const index = indexObservation(observation);
-  const resolution = resolveDependencies(
-    applyIgnores(
-      desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
-      desired.ignores ?? [],
-    ),
-    observation,
-    desired.requirements,
-  );
+  const diffed: PackageChange[] = [];
+  for (const r of desired.requirements) for (const c of sharedDiff(r, observation, index)) diffed.push(c);
   // Built per site and dropped with it: "who requires X" is asked for every removal and replacement.
   const dependents = indexDependents(observation.dependencies);
+  const resolution = resolveDependencies(
+    applyIgnores(diffed, desired.ignores ?? []),
+    observation,
+    desired.requirements,
+    dependents,
+  );
   const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, dependents), observation);
   const reasons = changes
     .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
