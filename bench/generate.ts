@@ -97,6 +97,18 @@ export function installedVersion(i: number, s: number): number | undefined {
   return (i + s) % VERSIONS;
 }
 
+const orders = new Map<number, number[]>();
+
+/** Package numbers 0..packages-1 in the byte order of their PKGBASEs (`pkg10` before `pkg2`). */
+function byteOrder(packages: number): number[] {
+  let order = orders.get(packages);
+  if (!order) {
+    order = Array.from({ length: packages }, (_, i) => i).sort((a, b) => (base(a) < base(b) ? -1 : 1));
+    orders.set(packages, order);
+  }
+  return order;
+}
+
 /**
  * The observation of site `s`: its installed packages with their dependency records, and the repository listing
  * (one shared object, as the controller holds one listing per pkg_summary digest).
@@ -104,7 +116,8 @@ export function installedVersion(i: number, s: number): number | undefined {
 export function generateObservation(s: number, packages: number, listing: ListedPackage[]): KnownObservation {
   const installed: InstalledPackage[] = [];
   const dependencies: Dependency[] = [];
-  for (let i = 0; i < packages; i++) {
+  // In PKGNAME byte order, as the job lists the package database (LC_ALL=C).
+  for (const i of byteOrder(packages)) {
     const v = installedVersion(i, s);
     if (v === undefined) continue;
     const pkgname = pkgnameOf(i, v);

@@ -18,7 +18,6 @@ import { compareVersions, parsePkgName } from '../pkgsrc/index.js';
 import type { Requirement } from '../spec/types.js';
 import {
   literalPrefix,
-  namesWithPrefix,
   newestFirst,
   platformProblem,
   type RepositoryIndex,
@@ -80,13 +79,13 @@ class Resolver {
   private readonly repo: RepositoryIndex;
   private readonly platform: SitePlatform;
   private readonly pins: Map<string, Requirement>;
-  private readonly installedByBase = new Map<string, InstalledPackage>();
-  private readonly installedNames: string[];
-  private readonly installedByName = new Map<string, InstalledPackage>();
+  /** The site's installed packages by PKGNAME in byte order (as the job lists them), searched by prefix. */
+  private readonly installed: readonly InstalledPackage[];
   private readonly installedMemo = new Map<string, InstalledPackage[]>();
   /** Installed packages the plan removes (spec `absent`) or replaces. */
   private readonly gone = new Set<string>();
   private readonly plannedByBase = new Map<string, Planned>();
+  private readonly plannedByName = new Map<string, Planned>();
   private readonly planned: Planned[] = [];
   private readonly inProgress = new Set<string>();
   private undo: Array<() => void> = [];
@@ -106,11 +105,7 @@ class Resolver {
       pkgInstallVersion: observation.pkgsrc.state === 'present' ? observation.pkgsrc.version : undefined,
     });
     this.pins = pinsOf(requirements);
-    for (const p of observation.installed) {
-      this.installedByBase.set(this.repo.baseOf(p.pkgname), p);
-      this.installedByName.set(p.pkgname, p);
-    }
-    this.installedNames = observation.installed.map((p) => p.pkgname).sort();
+    this.installed = sortedByName(observation.installed);
     for (const c of changes) if (c.kind === 'remove' && c.from) this.gone.add(c.from);
   }
 
@@ -131,7 +126,8 @@ class Resolver {
       const chosen = outcome.get(change) ?? change;
       // A root that found its package: described now, once every later change has said whether it needs it too.
       const resolved = 'kind' in chosen ? chosen : this.rootChange(change, chosen);
-      const dependency = change.kind === 'unchanged' ? placedPaths.get(change.pkgpath) : undefined;
+      const dependency =
+        change.kind === 'unchanged' && placedPaths.size > 0 ? placedPaths.get(change.pkgpath) : undefined;
       if (dependency) {
         // A package the spec names (and the site holds) that another planned package needs in another version.
         placedPaths.delete(change.pkgpath);
@@ -169,8 +165,19 @@ class Resolver {
     return { ...root, kind: 'blocked', reason };
   }
 
-  /** The diff's choice first, then the other versions of the same package the requirement allows, newest first. */
-  private rootCandidates(root: PackageChange): AvailablePackage[] {
+  /**
+   * The diff's choice first, then the other versions of the same package the requirement allows, newest first.
+   * Sites share their diff's changes (diff.ts), so each such change looks its candidates up once per listing.
+   */
+  private rootCandidates(root: PackageChange): readonly AvailablePackage[] {
+    const known = rootCandidateMemo.get(root);
+    if (known?.repo === this.repo) return known.candidates;
+    const candidates = this.findRootCandidates(root);
+    rootCandidateMemo.set(root, { repo: this.repo, candidates });
+    return candidates;
+  }
+
+  private findRootCandidates(root: PackageChange): AvailablePackage[] {
     const chosen = this.repo.byName.get(root.to as string);
     if (!chosen) return [];
     const base = this.repo.baseOf(chosen.pkgname);
@@ -227,7 +234,7 @@ class Resolver {
   ): string | undefined {
     const problem = platformProblem(pkg, this.platform);
     if (problem !== undefined) return problem;
-    const installed = this.installedByBase.get(base);
+    const installed = this.installedWithBase(base);
     const replaces = installed !== undefined && installed.pkgname !== pkg.pkgname ? installed : undefined;
     if (root === undefined) {
       const pin = this.pins.get(pkg.pkgpath);
@@ -252,7 +259,11 @@ class Resolver {
       root,
     };
     this.plannedByBase.set(base, entry);
-    this.undo.push(() => this.plannedByBase.delete(base));
+    this.plannedByName.set(pkg.pkgname, entry);
+    this.undo.push(() => {
+      this.plannedByBase.delete(base);
+      this.plannedByName.delete(pkg.pkgname);
+    });
     if (replaces !== undefined && !this.gone.has(replaces.pkgname)) {
       this.gone.add(replaces.pkgname);
       this.undo.push(() => this.gone.delete(replaces.pkgname));
@@ -276,8 +287,8 @@ class Resolver {
     if (this.installedMatching(pattern).some((p) => !this.gone.has(p.pkgname))) return undefined;
     const candidates = this.repo.matching(pattern);
     for (const c of candidates) {
-      const planned = this.plannedByBase.get(this.repo.baseOf(c.pkgname));
-      if (planned?.pkg.pkgname !== c.pkgname) continue;
+      const planned = this.plannedByName.get(c.pkgname);
+      if (planned === undefined) continue;
       if (this.inProgress.has(c.pkgname))
         return `dependency cycle: ${c.pkgname} needs itself through ${neededBy}`;
       this.addNeededBy(planned, neededBy);
@@ -313,12 +324,27 @@ class Resolver {
     while (this.undo.length > mark) this.undo.pop()?.();
   }
 
+  /** The installed package of this PKGBASE (pkg_add never holds two versions of one). */
+  private installedWithBase(base: string): InstalledPackage | undefined {
+    const prefix = `${base}-`;
+    for (let i = firstWithPrefix(this.installed, prefix); i < this.installed.length; i++) {
+      const p = this.installed[i] as InstalledPackage;
+      if (!p.pkgname.startsWith(prefix)) break;
+      if (this.repo.baseOf(p.pkgname) === base) return p;
+    }
+    return undefined;
+  }
+
   private installedMatching(pattern: string): InstalledPackage[] {
     let found = this.installedMemo.get(pattern);
     if (found === undefined) {
       found = [];
-      for (const name of namesWithPrefix(this.installedNames, literalPrefix(pattern)))
-        if (safeMatch(pattern, name)) found.push(this.installedByName.get(name) as InstalledPackage);
+      const prefix = literalPrefix(pattern);
+      for (let i = firstWithPrefix(this.installed, prefix); i < this.installed.length; i++) {
+        const p = this.installed[i] as InstalledPackage;
+        if (!p.pkgname.startsWith(prefix)) break;
+        if (safeMatch(pattern, p.pkgname)) found.push(p);
+      }
       this.installedMemo.set(pattern, found);
     }
     return found;
@@ -338,9 +364,7 @@ class Resolver {
     for (const p of this.planned) {
       for (const pattern of p.pkg.depends ?? []) {
         const byInstalled = this.installedMatching(pattern).some((i) => !this.gone.has(i.pkgname));
-        const byPlanned = this.repo
-          .matching(pattern)
-          .some((c) => this.plannedByBase.get(this.repo.baseOf(c.pkgname))?.pkg.pkgname === c.pkgname);
+        const byPlanned = this.repo.matching(pattern).some((c) => this.plannedByName.has(c.pkgname));
         if (!byInstalled && !byPlanned) {
           problems.set(
             p.pkg.pkgname,
@@ -354,26 +378,20 @@ class Resolver {
   }
 
   private withCheck(change: PackageChange, problems: Map<string, string>): PackageChange {
-    const problem = change.to === undefined ? undefined : problems.get(change.to);
+    const problem = change.to === undefined || problems.size === 0 ? undefined : problems.get(change.to);
     if (problem === undefined || !ACTION_KINDS.has(change.kind)) return change;
     return { ...change, kind: 'blocked', reason: problem };
   }
 
   private rootChange(root: PackageChange, pkg: AvailablePackage): PackageChange {
-    const neededBy = this.plannedByBase.get(this.repo.baseOf(pkg.pkgname))?.neededBy ?? [];
-    const kind: ChangeKind =
-      root.from === undefined
-        ? 'install'
-        : versionOrder(pkg.pkgname, root.from) > 0
-          ? 'upgrade'
-          : 'downgrade';
-    return {
-      ...root,
-      kind,
-      to: pkg.pkgname,
-      ...(pkg.fileName !== undefined ? { file: pkg.fileName } : {}),
-      ...(neededBy.length > 0 ? { neededBy: [...neededBy] } : {}),
-    };
+    const neededBy = this.plannedByName.get(pkg.pkgname)?.neededBy ?? [];
+    if (neededBy.length > 0) return describeRoot(root, pkg, neededBy);
+    // Nothing else needs it: the same change for every site that shares the root (diff.ts) and the listing.
+    const known = rootChangeMemo.get(root);
+    if (known?.pkg === pkg) return known.change;
+    const change = describeRoot(root, pkg, neededBy);
+    rootChangeMemo.set(root, { pkg, change });
+    return change;
   }
 
   private dependencyChange(
@@ -404,10 +422,55 @@ class Resolver {
     while (current && !current.root && !seen.has(current)) {
       seen.add(current);
       const next: string | undefined = current.neededBy[0];
-      current = next === undefined ? undefined : this.plannedByBase.get(this.repo.baseOf(next));
+      current = next === undefined ? undefined : this.plannedByName.get(next);
     }
     return current?.root?.requirement;
   }
+}
+
+const rootChangeMemo = new WeakMap<PackageChange, { pkg: AvailablePackage; change: PackageChange }>();
+
+/** The spec's change carried out with `pkg` (the diff's choice or an older version that fits). */
+function describeRoot(
+  root: PackageChange,
+  pkg: AvailablePackage,
+  neededBy: readonly string[],
+): PackageChange {
+  const kind: ChangeKind =
+    root.from === undefined ? 'install' : versionOrder(pkg.pkgname, root.from) > 0 ? 'upgrade' : 'downgrade';
+  return {
+    ...root,
+    kind,
+    to: pkg.pkgname,
+    ...(pkg.fileName !== undefined ? { file: pkg.fileName } : {}),
+    ...(neededBy.length > 0 ? { neededBy: [...neededBy] } : {}),
+  };
+}
+
+const rootCandidateMemo = new WeakMap<
+  PackageChange,
+  { repo: RepositoryIndex; candidates: readonly AvailablePackage[] }
+>();
+
+/** Installed packages by PKGNAME in byte order: the job's list already is (LC_ALL=C), so usually no copy is made. */
+function sortedByName(installed: readonly InstalledPackage[]): readonly InstalledPackage[] {
+  for (let i = 1; i < installed.length; i++) {
+    if ((installed[i - 1] as InstalledPackage).pkgname > (installed[i] as InstalledPackage).pkgname)
+      return [...installed].sort((a, b) => (a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0));
+  }
+  return installed;
+}
+
+/** The first index of a by-name sorted list whose PKGNAME is not below `prefix` (binary search). */
+function firstWithPrefix(sorted: readonly InstalledPackage[], prefix: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as InstalledPackage).pkgname < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A dependency is not in the spec: its requirement says what needs it and points at the spec line that did. */

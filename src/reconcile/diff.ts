@@ -97,29 +97,29 @@ export function sharedDiff(
   if (index.unlabeled.length > 0) return computeDiff(requirement, observed, index);
   const installed = index.installedByPath.get(requirement.pkgpath) ?? NONE_INSTALLED;
   if (installed.length > 1) return computeDiff(requirement, observed, index);
-  const offered = index.offeredByPath.get(requirement.pkgpath) ?? NONE_OFFERED;
   const readable = observed.repositoryReadable;
   let memo = memos.get(requirement);
-  if (memo === undefined || memo.offered !== offered || memo.readable !== readable) {
+  if (memo === undefined || memo.available !== observed.available || memo.readable !== readable) {
     // One listing per memo: sites of another pkg_summary replace it (planning usually meets one or two).
-    memo = { offered, readable, byInstalled: new Map() };
+    memo = { available: observed.available, readable, answers: [] };
     memos.set(requirement, memo);
   }
-  const key = installed.length === 0 ? '' : (installed[0] as InstalledPackage).pkgname;
-  let changes = memo.byInstalled.get(key);
-  if (changes === undefined) {
-    changes = computeDiff(requirement, observed, index);
-    memo.byInstalled.set(key, changes);
-  }
+  // A handful of answers per requirement (one per installed version seen): a scan beats hashing the site's name.
+  const name = installed.length === 0 ? '' : (installed[0] as InstalledPackage).pkgname;
+  for (const answer of memo.answers) if (answer.installed === name) return answer.changes;
+  const changes = computeDiff(requirement, observed, index);
+  if (memo.answers.length < MAX_ANSWERS) memo.answers.push({ installed: name, changes });
   return changes;
 }
 
-/** What a requirement gave against one offered list, by the PKGNAME installed under its PKGPATH ('' for none). */
+/** What a requirement gave against one listing, by the PKGNAME installed under its PKGPATH ('' for none). */
 interface DiffMemo {
-  offered: readonly string[];
+  available: readonly AvailablePackage[];
   readable: boolean;
-  byInstalled: Map<string, readonly PackageChange[]>;
+  answers: Array<{ installed: string; changes: readonly PackageChange[] }>;
 }
+
+const MAX_ANSWERS = 16;
 
 const memos = new WeakMap<Requirement, DiffMemo>();
 

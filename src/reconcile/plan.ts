@@ -73,16 +73,19 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
     dependents,
   );
   const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, dependents), observation);
-  const reasons = changes
-    .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
-    .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
-  const outcome: SiteOutcome = changes.some((c) => c.kind === 'blocked')
-    ? 'blocked'
-    : changes.some((c) => c.kind === 'unknown')
-      ? 'unknown'
-      : changes.some(isAction)
-        ? 'changes'
-        : 'in-sync';
+  // One pass over the site's changes (a thousand per site at real sizes).
+  const reasons: string[] = [];
+  let blocked = false;
+  let unknown = false;
+  let acts = false;
+  for (const c of changes) {
+    if (c.kind === 'blocked' || c.kind === 'unknown') {
+      reasons.push(`${c.pkgpath}: ${c.reason ?? c.kind}`);
+      if (c.kind === 'blocked') blocked = true;
+      else unknown = true;
+    } else if (!acts && isAction(c)) acts = true;
+  }
+  const outcome: SiteOutcome = blocked ? 'blocked' : unknown ? 'unknown' : acts ? 'changes' : 'in-sync';
   const softwareArea = areaProblem(observation);
   // A job that cannot write the software area would fail at pkg_add: refuse the changes instead.
   const areaBlocks = outcome === 'changes' && softwareArea?.writable === false;
@@ -153,8 +156,14 @@ function applyIgnores(changes: PackageChange[], ignores: readonly IgnoreRule[]):
   });
 }
 
+const ACTION_KINDS: ReadonlySet<string> = new Set(['install', 'remove', 'upgrade', 'downgrade']);
+/** Changes that may break a package that stays. */
+const BREAKING_KINDS: ReadonlySet<string> = new Set(['remove', 'upgrade', 'downgrade']);
+/** Changes that add a package (pkg_add). */
+const ADDING_KINDS: ReadonlySet<string> = new Set(['install', 'upgrade', 'downgrade']);
+
 function isAction(change: PackageChange): boolean {
-  return ['install', 'remove', 'upgrade', 'downgrade'].includes(change.kind);
+  return ACTION_KINDS.has(change.kind);
 }
 
 /**
@@ -162,37 +171,56 @@ function isAction(change: PackageChange): boolean {
  * longer satisfies a package that stays. Blocking one removal keeps that package, which can block others: iterate.
  */
 function blockBreakingChanges(changes: PackageChange[], dependents: DependentsIndex): PackageChange[] {
+  // Only removals and replacements can break anything: the loop visits those, and copies the list when one changes.
+  const breaking: number[] = [];
+  changes.forEach((c, i) => {
+    if (c.from && BREAKING_KINDS.has(c.kind)) breaking.push(i);
+  });
   let current = changes;
   for (;;) {
-    const removed = new Set(
-      current.filter((c) => c.kind === 'remove' && c.from).map((c) => c.from as string),
-    );
-    let changed = false;
-    current = current.map((change) => {
-      if (!change.from || !['remove', 'upgrade', 'downgrade'].includes(change.kind)) return change;
-      const stayingDependents = dependents.dependentsOf(change.from).filter((d) => !removed.has(d.pkgname));
-      if (change.kind === 'remove' && stayingDependents.length > 0) {
-        changed = true;
-        const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
-        return {
-          ...change,
-          kind: 'blocked',
-          reason: `cannot remove ${change.from}: required by ${names}, which stays installed; mark it absent too`,
-        };
+    const removed = new Set<string>();
+    for (const i of breaking) {
+      const c = current[i] as PackageChange;
+      if (c.kind === 'remove') removed.add(c.from as string);
+    }
+    let next: PackageChange[] | undefined;
+    for (const i of breaking) {
+      const blocked = blockIfBreaking(current[i] as PackageChange, dependents, removed);
+      if (blocked) {
+        next ??= [...current];
+        next[i] = blocked;
       }
-      if ((change.kind === 'upgrade' || change.kind === 'downgrade') && change.to) {
-        const to = change.to;
-        const broken = stayingDependents.filter((d) => !matchPattern(d.pattern, to));
-        if (broken.length > 0) {
-          changed = true;
-          const needs = broken.map((d) => `${d.pkgname} requires ${d.pattern}`).join(', ');
-          return { ...change, kind: 'blocked', reason: `cannot replace ${change.from} by ${to}: ${needs}` };
-        }
-      }
-      return change;
-    });
-    if (!changed) return current;
+    }
+    if (!next) return current;
+    current = next;
   }
+}
+
+/** The change blocked, when it removes what a staying package requires or replaces it by a version it refuses. */
+function blockIfBreaking(
+  change: PackageChange,
+  dependents: DependentsIndex,
+  removed: ReadonlySet<string>,
+): PackageChange | undefined {
+  if (!change.from || !BREAKING_KINDS.has(change.kind)) return undefined;
+  const stayingDependents = dependents.dependentsOf(change.from).filter((d) => !removed.has(d.pkgname));
+  if (change.kind === 'remove' && stayingDependents.length > 0) {
+    const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
+    return {
+      ...change,
+      kind: 'blocked',
+      reason: `cannot remove ${change.from}: required by ${names}, which stays installed; mark it absent too`,
+    };
+  }
+  if ((change.kind === 'upgrade' || change.kind === 'downgrade') && change.to) {
+    const to = change.to;
+    const broken = stayingDependents.filter((d) => !matchPattern(d.pattern, to));
+    if (broken.length > 0) {
+      const needs = broken.map((d) => `${d.pkgname} requires ${d.pattern}`).join(', ');
+      return { ...change, kind: 'blocked', reason: `cannot replace ${change.from} by ${to}: ${needs}` };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -209,9 +237,7 @@ function blockForeignPrefix(changes: PackageChange[], observation: KnownObservat
     `install them into ${built}. Give this site a repository built for ${site} (repository: on the site), ` +
     `install pkgsrc under the same prefix on every site that shares the repository, or build from source (installMode: source)`;
   return changes.map((change) =>
-    ['install', 'upgrade', 'downgrade'].includes(change.kind)
-      ? { ...change, kind: 'blocked', reason }
-      : change,
+    ADDING_KINDS.has(change.kind) ? { ...change, kind: 'blocked', reason } : change,
   );
 }
 
@@ -231,16 +257,18 @@ function orderActions(
     ...(c.kind !== 'remove' && c.file !== undefined ? { file: c.file } : {}),
     ...(c.kind === 'install' && c.automatic ? { automatic: true } : {}),
   });
-  const removals = orderRemovals(
-    changes.filter((c) => c.kind === 'remove'),
-    dependents,
-  );
+  const removes: PackageChange[] = [];
+  const replacements: PackageChange[] = [];
+  const installs: PackageChange[] = [];
+  for (const c of changes) {
+    if (c.kind === 'remove') removes.push(c);
+    else if (c.kind === 'upgrade' || c.kind === 'downgrade') replacements.push(c);
+    else if (c.kind === 'install') installs.push(c);
+  }
+  const removals = orderRemovals(removes, dependents);
   const position = new Map(resolvedOrder.map((name, i) => [name, i]));
   const rank = (c: PackageChange): number => position.get(c.to as string) ?? resolvedOrder.length;
-  const additions = [
-    ...changes.filter((c) => c.kind === 'upgrade' || c.kind === 'downgrade'),
-    ...changes.filter((c) => c.kind === 'install'),
-  ];
+  const additions = [...replacements, ...installs];
   // A stable sort: what the resolver ordered, dependencies first; the rest after, in their old order.
   const ordered = additions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
   return [...removals, ...ordered.map((x) => x.c)].map(toAction);

@@ -418,6 +418,8 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
     ]);
     expect(report.notes).toEqual([
       '2 pkg_summary record(s) with an unsafe PKGNAME, PKGPATH, FILE_NAME, build fact or DEPENDS pattern skipped',
+      // the repository holds no package files to read the prefix from
+      expect.stringMatching(/^the repository prefix is unknown: no package file \/.*\/evil-1\.0\.tgz$/),
     ]);
   });
 
@@ -654,7 +656,7 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
         [`${good.slice(0, 3).join('\n')}\n# comment\nend\n`, 'line 4: character outside the protocol set'],
         ['gridpkg-request 1\nmode probe\nend\n', 'line 3: no job line'],
         [
-          'gridpkg-request 1\njob j\nmode probe\naction install math/gsl gsl-2.8\nend\n',
+          'gridpkg-request 1\njob j\nmode probe\naction install math/gsl gsl-2.8 gsl-2.8.tgz\nend\n',
           'line 4: a probe carries no actions',
         ],
         [
