@@ -34,20 +34,22 @@ export interface PackageChange {
 /** An observation indexed by PKGPATH, built once per site so that planning stays linear in the package count. */
 export interface ObservationIndex {
   observed: KnownObservation;
-  installedByPath: Map<string, InstalledPackage[]>;
+  /** One package, or a list when a PKGPATH has several (rare: one list per site would be a thousand arrays). */
+  installedByPath: Map<string, InstalledPackage | InstalledPackage[]>;
   offeredByPath: Map<string, string[]>;
   unlabeled: InstalledPackage[];
 }
 
 export function indexObservation(observed: KnownObservation): ObservationIndex {
-  const installedByPath = new Map<string, InstalledPackage[]>();
+  const installedByPath = new Map<string, InstalledPackage | InstalledPackage[]>();
   const unlabeled: InstalledPackage[] = [];
   for (const p of observed.installed) {
     if (p.pkgpath === undefined) unlabeled.push(p);
     else {
-      const list = installedByPath.get(p.pkgpath);
-      if (list) list.push(p);
-      else installedByPath.set(p.pkgpath, [p]);
+      const known = installedByPath.get(p.pkgpath);
+      if (known === undefined) installedByPath.set(p.pkgpath, p);
+      else if (Array.isArray(known)) known.push(p);
+      else installedByPath.set(p.pkgpath, [known, p]);
     }
   }
   return { observed, installedByPath, offeredByPath: offeredByPathOf(observed.available), unlabeled };
@@ -95,8 +97,8 @@ export function sharedDiff(
   index: ObservationIndex,
 ): readonly PackageChange[] {
   if (index.unlabeled.length > 0) return computeDiff(requirement, observed, index);
-  const installed = index.installedByPath.get(requirement.pkgpath) ?? NONE_INSTALLED;
-  if (installed.length > 1) return computeDiff(requirement, observed, index);
+  const installed = index.installedByPath.get(requirement.pkgpath);
+  if (Array.isArray(installed)) return computeDiff(requirement, observed, index);
   const readable = observed.repositoryReadable;
   let memo = memos.get(requirement);
   if (memo === undefined || memo.available !== observed.available || memo.readable !== readable) {
@@ -105,7 +107,7 @@ export function sharedDiff(
     memos.set(requirement, memo);
   }
   // A handful of answers per requirement (one per installed version seen): a scan beats hashing the site's name.
-  const name = installed.length === 0 ? '' : (installed[0] as InstalledPackage).pkgname;
+  const name = installed === undefined ? '' : installed.pkgname;
   for (const answer of memo.answers) if (answer.installed === name) return answer.changes;
   const changes = computeDiff(requirement, observed, index);
   if (memo.answers.length < MAX_ANSWERS) memo.answers.push({ installed: name, changes });
@@ -129,7 +131,8 @@ function computeDiff(
   index: ObservationIndex,
 ): PackageChange[] {
   const { pkgpath, pattern } = requirement;
-  const installed = index.installedByPath.get(pkgpath) ?? NONE_INSTALLED;
+  const at = index.installedByPath.get(pkgpath);
+  const installed = at === undefined ? NONE_INSTALLED : Array.isArray(at) ? at : [at];
   const offered = index.offeredByPath.get(pkgpath) ?? NONE_OFFERED;
   // Module-level helpers, not closures: this runs for every requirement of every site.
   const change = (kind: ChangeKind, extra?: Partial<PackageChange>) => changeOf(requirement, kind, extra);

@@ -250,13 +250,16 @@ function orderActions(
   dependents: DependentsIndex,
   resolvedOrder: readonly string[],
 ): SiteAction[] {
-  const toAction = (c: PackageChange): SiteAction => ({
-    verb: c.kind as SiteAction['verb'],
-    pkgpath: c.pkgpath,
-    pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
-    ...(c.kind !== 'remove' && c.file !== undefined ? { file: c.file } : {}),
-    ...(c.kind === 'install' && c.automatic ? { automatic: true } : {}),
-  });
+  const toAction = (c: PackageChange): SiteAction => {
+    const action: SiteAction = {
+      verb: c.kind as SiteAction['verb'],
+      pkgpath: c.pkgpath,
+      pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
+    };
+    if (c.kind !== 'remove' && c.file !== undefined) action.file = c.file;
+    if (c.kind === 'install' && c.automatic) action.automatic = true;
+    return action;
+  };
   const removes: PackageChange[] = [];
   const replacements: PackageChange[] = [];
   const installs: PackageChange[] = [];
