@@ -363,9 +363,10 @@ class Resolver {
     const problems = new Map<string, string>();
     for (const p of this.planned) {
       for (const pattern of p.pkg.depends ?? []) {
-        const byInstalled = this.installedMatching(pattern).some((i) => !this.gone.has(i.pkgname));
-        const byPlanned = this.repo.matching(pattern).some((c) => this.plannedByName.has(c.pkgname));
-        if (!byInstalled && !byPlanned) {
+        const met =
+          this.installedMatching(pattern).some((i) => !this.gone.has(i.pkgname)) ||
+          this.repo.matching(pattern).some((c) => this.plannedByName.has(c.pkgname));
+        if (!met) {
           problems.set(
             p.pkg.pkgname,
             `${p.pkg.pkgname} needs ${pattern}, which another planned change replaces`,
