@@ -37,7 +37,7 @@ describe.each(availableShells())('repository listing once per digest, job script
     expect(firstReports).toHaveLength(2);
     for (const text of firstReports) {
       expect(text).toMatch(/^repository-digest sha256:[0-9a-f]{64} sent$/m);
-      expect(text).toMatch(/^avail gsl-2\.8 math\/gsl$/m);
+      expect(text).toMatch(/^avail gsl-2\.8 math\/gsl /m); // the long form: file, build facts, DEPENDS
     }
     const stored = await readdir(join(world.stateDir, 'listings'));
     expect(stored).toHaveLength(1);
