@@ -37,6 +37,7 @@ MAX_TOKEN=1024  # longest token (pkg_install's PKG_PATTERN_MAX)
 MAX_JOB_ID=64   # longest job id
 MAX_MESSAGE=300 # longest free-text message
 MAX_ENDED=32    # most ended-job lines in a request
+MAX_KNOWN=16    # most known-listing lines in a request
 
 WORK=           # scratch directory, removed on exit
 REPORT_TMP=     # the report being written; moved onto REPORT_FILE at the end
@@ -252,6 +253,12 @@ is_fingerprint() { # A-Z a-z 0-9 : -
   [ "${#1}" -le "$MAX_TOKEN" ]
 }
 
+is_listing_digest() { # sha256: and 64 lower-case hex digits
+  case $1 in sha256:*) ;; *) return 1 ;; esac
+  case ${1#sha256:} in *[!0-9a-f]*) return 1 ;; esac
+  [ "${#1}" -eq 71 ]
+}
+
 is_version() { # the pkg_install version: A-Z a-z 0-9 . _ - +
   case $1 in '' | -* | *[!A-Za-z0-9._+-]*) return 1 ;; esac
   [ "${#1}" -le "$MAX_TOKEN" ]
@@ -292,6 +299,8 @@ req_job='' req_mode='' req_vo='' req_swdir='' req_prefix='' req_repository='' re
 req_ended=' '   # job ids of ended-job lines, each followed by a space: " ID1 ID2 "
 n_ended=0
 req_automatic=' ' # PKGNAMEs of automatic lines, each followed by a space: installs to mark automatic
+req_known=' '   # digests of known-listing lines, the same way
+n_known=0
 req_error=      # set to the reason when the request is refused
 n_actions=0     # validated actions are kept in $WORK/actions, one "VERB PKGPATH PKGNAME" per line
 first_action=0  # line number of the first action
@@ -323,7 +332,7 @@ request_line() {
   case $line in *' '*) args=${line#* } ;; *) args= ;; esac
   split_tokens "$args" || { bad "too many fields for $directive"; return 1; }
   case $directive in
-    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint | ended-job | automatic)
+    job | mode | vo | swdir | prefix | repository | lock-stale | expect-fingerprint | ended-job | automatic | known-listing)
       [ "$ntok" = 1 ] || { bad "$directive takes one value"; return 1; }
       ;;
     action)
@@ -385,6 +394,12 @@ request_line() {
       case $req_automatic in *" $t1 "*) bad 'duplicate automatic'; return 1 ;; esac
       [ "$first_automatic" != 0 ] || first_automatic=$lineno
       req_automatic="$req_automatic$t1 "
+      ;;
+    known-listing)
+      [ "$n_known" -lt "$MAX_KNOWN" ] || { bad "more than $MAX_KNOWN known-listing lines"; return 1; }
+      is_listing_digest "$t1" || { bad 'bad known-listing digest'; return 1; }
+      n_known=$((n_known + 1))
+      req_known="$req_known$t1 "
       ;;
     action)
       case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
@@ -1115,6 +1130,23 @@ list_summary() {
     }' "$1"
 }
 
+# sha256:HEX of file $1 with whichever tool the node has: sha256sum (GNU, busybox), shasum -a 256 (perl; BSD,
+# macOS) or openssl. No weaker fallback: a listing is trusted by its digest, so without sha256 there is none and
+# the listing is always sent.
+sha256_of() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    hex=$(sha256sum <"$1" | cut -d ' ' -f 1)
+  elif command -v shasum >/dev/null 2>&1; then
+    hex=$(shasum -a 256 <"$1" | cut -d ' ' -f 1)
+  elif command -v openssl >/dev/null 2>&1; then
+    hex=$(openssl dgst -sha256 <"$1" | awk '{ print $NF }')
+  else
+    return 1
+  fi
+  is_listing_digest "sha256:$hex" || return 1
+  printf 'sha256:%s\n' "$hex"
+}
+
 if [ -n "$req_repository" ]; then
   summary=
   case $req_repository in
@@ -1145,8 +1177,22 @@ if [ -n "$req_repository" ]; then
       ;;
   esac
   if [ -n "$summary" ]; then
-    list_summary "$summary" >"$WORK/avail"
-    cat "$WORK/avail" >>"$REPORT_TMP"
+    list_summary "$summary" >"$WORK/listing"
+    grep '^avail ' "$WORK/listing" >"$WORK/avail"
+    # The listing goes back once per digest: one the controller named as known is left out of the report.
+    listing_digest=$(sha256_of "$WORK/avail") || listing_digest=
+    if [ -z "$listing_digest" ]; then
+      cat "$WORK/avail" >>"$REPORT_TMP"
+    else
+      case $req_known in
+        *" $listing_digest "*) report_line "repository-digest $listing_digest known" ;;
+        *)
+          report_line "repository-digest $listing_digest sent"
+          cat "$WORK/avail" >>"$REPORT_TMP"
+          ;;
+      esac
+    fi
+    grep '^note ' "$WORK/listing" >>"$REPORT_TMP"
     # The prefix the repository's packages are built for, from one of its files (for a URL: one download): the
     # first record that passed the checks above. A site whose prefix differs cannot install from it: pkg_add would
     # extract into that other prefix.

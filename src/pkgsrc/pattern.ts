@@ -86,7 +86,7 @@ function compile(pattern: string): Compiled {
   return { kind: 'plain', glob: /[*?[\]]/.test(pattern), withVersion: `${pattern}-[0-9]*` };
 }
 
-const CACHE_LIMIT = 4096;
+const CACHE_LIMIT = 65_536;
 const cache = new Map<string, Compiled>();
 
 function compiled(pattern: string): Compiled {
@@ -149,6 +149,16 @@ function pkgMatch(pattern: string, pkg: string): boolean {
  * refuse what pkg_install would choke on or truncate: overlong patterns and exponential alternatives.
  */
 function checkPattern(pattern: unknown): asserts pattern is string {
+  if (typeof pattern === 'string' && checked.has(pattern)) return;
+  checkUnseenPattern(pattern);
+  if (checked.size >= CACHE_LIMIT) checked.clear();
+  checked.add(pattern);
+}
+
+/** Patterns that passed checkPattern: a site's dependency patterns are matched thousands of times each. */
+const checked = new Set<string>();
+
+function checkUnseenPattern(pattern: unknown): asserts pattern is string {
   if (typeof pattern !== 'string' || pattern.length === 0) {
     throw new PkgsrcError('bad-pattern', 'package pattern must be a non-empty string');
   }

@@ -14,8 +14,22 @@ export interface PkgName {
  * Strict: pkgsrc characters only, non-empty base, and a version that starts with a digit (so a bare PKGBASE such
  * as `p5-Net-SSLeay` is refused instead of being read as base `p5-Net`, version `SSLeay`).
  */
-export function parsePkgName(name: string): PkgName {
+export function parsePkgName(name: string): Readonly<PkgName> {
   if (typeof name !== 'string') throw new PkgsrcError('bad-pkgname', `package name must be a string`);
+  const known = cache.get(name);
+  if (known) return known;
+  const parsed = Object.freeze(parseUncached(name));
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(name, parsed);
+  return parsed;
+}
+
+// Planning splits the same names over and over (every site holds the same packages); valid results are kept in a
+// bounded cache, cleared wholesale when full. The results are frozen, so the cache cannot be changed through them.
+const CACHE_LIMIT = 65_536;
+const cache = new Map<string, Readonly<PkgName>>();
+
+function parseUncached(name: string): PkgName {
   const dash = name.lastIndexOf('-');
   if (dash < 0) throw new PkgsrcError('bad-pkgname', `${quote(name)} has no version (expected NAME-VERSION)`);
   const base = name.slice(0, dash);

@@ -134,7 +134,7 @@ export function satisfies(cmp: -1 | 0 | 1, op: DeweyOp): boolean {
 
 // Parsed versions are small and callers compare the same few hundred versions over and over (a repository, the
 // installed set); a bounded cache avoids re-parsing them. Cleared wholesale when full: cheap and never unbounded.
-const CACHE_LIMIT = 4096;
+const CACHE_LIMIT = 65_536;
 const cache = new Map<string, DeweyVersion>();
 
 function parseCached(version: string): DeweyVersion {

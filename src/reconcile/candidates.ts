@@ -54,10 +54,30 @@ export function newestFirst(a: string, b: string): number {
   return order !== 0 ? order : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Every name a pkg_match pattern matches starts with the pattern's text before its first special character. */
+/**
+ * Text every name a pkg_match pattern matches starts with: the pattern's text before its first special character,
+ * and for a dewey pattern (`zlib>=1.3`, which matches exactly `zlib-VERSION`) the `-` after the PKGBASE too, so that
+ * `zlib-` does not also bring up every `zlib*` package.
+ */
 export function literalPrefix(pattern: string): string {
-  return /^[^{[*?<>=]*/.exec(pattern)?.[0] ?? '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern.charCodeAt(i);
+    if (c === LT || c === GT) return `${pattern.slice(0, i)}-`;
+    if (c === BRACE || c === BRACKET || c === STAR || c === QUESTION || c === EQUALS)
+      return pattern.slice(0, i);
+  }
+  return pattern;
 }
+
+const [LT, GT, BRACE, BRACKET, STAR, QUESTION, EQUALS] = [...'<>{[*?='].map((c) => c.charCodeAt(0)) as [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+];
 
 /** The names of a sorted list that start with `prefix` (binary search, then a walk over the matches). */
 export function namesWithPrefix(sorted: readonly string[], prefix: string): string[] {

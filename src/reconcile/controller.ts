@@ -11,6 +11,7 @@ import type { EventSink } from '../model/events.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
+import { ListingStore } from '../state/listings.js';
 import { ObservationStore } from '../state/observations.js';
 import type { InFlightJobs } from './in-flight.js';
 import type { JobContext } from './run-job.js';
@@ -44,6 +45,7 @@ export function createJobContext(options: ControllerOptions): JobContext {
     },
     ledger: new Ledger(options.stateDir),
     observations: new ObservationStore(options.stateDir),
+    listings: new ListingStore(options.stateDir),
     queue: new SiteQueue(),
     // One poller for the whole process: jobs of sites behind one batch system or CE share each status call.
     poller: new StatusPoller(),

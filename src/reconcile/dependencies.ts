@@ -18,7 +18,6 @@ import { compareVersions, parsePkgName } from '../pkgsrc/index.js';
 import type { Requirement } from '../spec/types.js';
 import {
   literalPrefix,
-  namesWithPrefix,
   newestFirst,
   platformProblem,
   type RepositoryIndex,
@@ -27,6 +26,7 @@ import {
   safeMatch,
   sitePlatform,
 } from './candidates.js';
+import { type DependentsIndex, indexDependents } from './dependents.js';
 import type { ChangeKind, PackageChange } from './diff.js';
 import type { KnownObservation } from './observation.js';
 
@@ -54,24 +54,38 @@ export function resolveDependencies(
   changes: readonly PackageChange[],
   observation: KnownObservation,
   requirements: readonly Requirement[],
+  dependents: DependentsIndex = indexDependents(observation.dependencies),
 ): Resolution {
   const roots = changes.filter((c) => ACTION_KINDS.has(c.kind) && c.to !== undefined);
   if (roots.length === 0) return { changes: [...changes], order: [] };
-  const resolver = new Resolver(observation, requirements, changes);
+  const resolver = new Resolver(observation, requirements, changes, dependents);
   return resolver.run(changes, roots);
+}
+
+/** The requirements by PKGPATH, once per requirement list (sites of one spec share theirs when they share sets). */
+const pinIndexes = new WeakMap<readonly Requirement[], Map<string, Requirement>>();
+
+function pinsOf(requirements: readonly Requirement[]): Map<string, Requirement> {
+  let pins = pinIndexes.get(requirements);
+  if (pins === undefined) {
+    pins = new Map();
+    for (const r of requirements) pins.set(r.pkgpath, r);
+    pinIndexes.set(requirements, pins);
+  }
+  return pins;
 }
 
 class Resolver {
   private readonly repo: RepositoryIndex;
   private readonly platform: SitePlatform;
-  private readonly pins = new Map<string, Requirement>();
-  private readonly installedByBase = new Map<string, InstalledPackage>();
-  private readonly installedNames: string[];
+  private readonly pins: Map<string, Requirement>;
+  /** The site's installed packages by PKGNAME in byte order (as the job lists them), searched by prefix. */
+  private readonly installed: readonly InstalledPackage[];
   private readonly installedMemo = new Map<string, InstalledPackage[]>();
-  private dependentsByName: Map<string, Dependency[]> | undefined;
   /** Installed packages the plan removes (spec `absent`) or replaces. */
   private readonly gone = new Set<string>();
   private readonly plannedByBase = new Map<string, Planned>();
+  private readonly plannedByName = new Map<string, Planned>();
   private readonly planned: Planned[] = [];
   private readonly inProgress = new Set<string>();
   private undo: Array<() => void> = [];
@@ -82,6 +96,7 @@ class Resolver {
     private readonly observation: KnownObservation,
     requirements: readonly Requirement[],
     changes: readonly PackageChange[],
+    private readonly dependents: DependentsIndex,
   ) {
     this.repo = repositoryIndex(observation.available);
     this.platform = sitePlatform({
@@ -89,9 +104,8 @@ class Resolver {
       arch: observation.host?.arch,
       pkgInstallVersion: observation.pkgsrc.state === 'present' ? observation.pkgsrc.version : undefined,
     });
-    for (const r of requirements) this.pins.set(r.pkgpath, r);
-    for (const p of observation.installed) this.installedByBase.set(this.repo.baseOf(p.pkgname), p);
-    this.installedNames = observation.installed.map((p) => p.pkgname).sort();
+    this.pins = pinsOf(requirements);
+    this.installed = sortedByName(observation.installed);
     for (const c of changes) if (c.kind === 'remove' && c.from) this.gone.add(c.from);
   }
 
@@ -112,7 +126,8 @@ class Resolver {
       const chosen = outcome.get(change) ?? change;
       // A root that found its package: described now, once every later change has said whether it needs it too.
       const resolved = 'kind' in chosen ? chosen : this.rootChange(change, chosen);
-      const dependency = change.kind === 'unchanged' ? placedPaths.get(change.pkgpath) : undefined;
+      const dependency =
+        change.kind === 'unchanged' && placedPaths.size > 0 ? placedPaths.get(change.pkgpath) : undefined;
       if (dependency) {
         // A package the spec names (and the site holds) that another planned package needs in another version.
         placedPaths.delete(change.pkgpath);
@@ -150,8 +165,19 @@ class Resolver {
     return { ...root, kind: 'blocked', reason };
   }
 
-  /** The diff's choice first, then the other versions of the same package the requirement allows, newest first. */
-  private rootCandidates(root: PackageChange): AvailablePackage[] {
+  /**
+   * The diff's choice first, then the other versions of the same package the requirement allows, newest first.
+   * Sites share their diff's changes (diff.ts), so each such change looks its candidates up once per listing.
+   */
+  private rootCandidates(root: PackageChange): readonly AvailablePackage[] {
+    const known = rootCandidateMemo.get(root);
+    if (known?.repo === this.repo) return known.candidates;
+    const candidates = this.findRootCandidates(root);
+    rootCandidateMemo.set(root, { repo: this.repo, candidates });
+    return candidates;
+  }
+
+  private findRootCandidates(root: PackageChange): AvailablePackage[] {
     const chosen = this.repo.byName.get(root.to as string);
     if (!chosen) return [];
     const base = this.repo.baseOf(chosen.pkgname);
@@ -208,7 +234,7 @@ class Resolver {
   ): string | undefined {
     const problem = platformProblem(pkg, this.platform);
     if (problem !== undefined) return problem;
-    const installed = this.installedByBase.get(base);
+    const installed = this.installedWithBase(base);
     const replaces = installed !== undefined && installed.pkgname !== pkg.pkgname ? installed : undefined;
     if (root === undefined) {
       const pin = this.pins.get(pkg.pkgpath);
@@ -233,7 +259,11 @@ class Resolver {
       root,
     };
     this.plannedByBase.set(base, entry);
-    this.undo.push(() => this.plannedByBase.delete(base));
+    this.plannedByName.set(pkg.pkgname, entry);
+    this.undo.push(() => {
+      this.plannedByBase.delete(base);
+      this.plannedByName.delete(pkg.pkgname);
+    });
     if (replaces !== undefined && !this.gone.has(replaces.pkgname)) {
       this.gone.add(replaces.pkgname);
       this.undo.push(() => this.gone.delete(replaces.pkgname));
@@ -257,8 +287,8 @@ class Resolver {
     if (this.installedMatching(pattern).some((p) => !this.gone.has(p.pkgname))) return undefined;
     const candidates = this.repo.matching(pattern);
     for (const c of candidates) {
-      const planned = this.plannedByBase.get(this.repo.baseOf(c.pkgname));
-      if (planned?.pkg.pkgname !== c.pkgname) continue;
+      const planned = this.plannedByName.get(c.pkgname);
+      if (planned === undefined) continue;
       if (this.inProgress.has(c.pkgname))
         return `dependency cycle: ${c.pkgname} needs itself through ${neededBy}`;
       this.addNeededBy(planned, neededBy);
@@ -294,13 +324,27 @@ class Resolver {
     while (this.undo.length > mark) this.undo.pop()?.();
   }
 
+  /** The installed package of this PKGBASE (pkg_add never holds two versions of one). */
+  private installedWithBase(base: string): InstalledPackage | undefined {
+    const prefix = `${base}-`;
+    for (let i = firstWithPrefix(this.installed, prefix); i < this.installed.length; i++) {
+      const p = this.installed[i] as InstalledPackage;
+      if (!p.pkgname.startsWith(prefix)) break;
+      if (this.repo.baseOf(p.pkgname) === base) return p;
+    }
+    return undefined;
+  }
+
   private installedMatching(pattern: string): InstalledPackage[] {
     let found = this.installedMemo.get(pattern);
     if (found === undefined) {
-      const names = new Set(
-        namesWithPrefix(this.installedNames, literalPrefix(pattern)).filter((n) => safeMatch(pattern, n)),
-      );
-      found = this.observation.installed.filter((p) => names.has(p.pkgname));
+      found = [];
+      const prefix = literalPrefix(pattern);
+      for (let i = firstWithPrefix(this.installed, prefix); i < this.installed.length; i++) {
+        const p = this.installed[i] as InstalledPackage;
+        if (!p.pkgname.startsWith(prefix)) break;
+        if (safeMatch(pattern, p.pkgname)) found.push(p);
+      }
       this.installedMemo.set(pattern, found);
     }
     return found;
@@ -308,18 +352,7 @@ class Resolver {
 
   /** Installed packages that stay and whose recorded dependencies `installed` satisfies. */
   private stayingDependents(installed: InstalledPackage): Dependency[] {
-    if (this.dependentsByName === undefined) {
-      this.dependentsByName = new Map();
-      for (const d of this.observation.dependencies) {
-        for (const p of this.installedMatching(d.pattern)) {
-          if (p.pkgname === d.pkgname) continue;
-          const list = this.dependentsByName.get(p.pkgname);
-          if (list) list.push(d);
-          else this.dependentsByName.set(p.pkgname, [d]);
-        }
-      }
-    }
-    return (this.dependentsByName.get(installed.pkgname) ?? []).filter((d) => !this.gone.has(d.pkgname));
+    return this.dependents.dependentsOf(installed.pkgname).filter((d) => !this.gone.has(d.pkgname));
   }
 
   /**
@@ -330,11 +363,10 @@ class Resolver {
     const problems = new Map<string, string>();
     for (const p of this.planned) {
       for (const pattern of p.pkg.depends ?? []) {
-        const byInstalled = this.installedMatching(pattern).some((i) => !this.gone.has(i.pkgname));
-        const byPlanned = this.repo
-          .matching(pattern)
-          .some((c) => this.plannedByBase.get(this.repo.baseOf(c.pkgname))?.pkg.pkgname === c.pkgname);
-        if (!byInstalled && !byPlanned) {
+        const met =
+          this.installedMatching(pattern).some((i) => !this.gone.has(i.pkgname)) ||
+          this.repo.matching(pattern).some((c) => this.plannedByName.has(c.pkgname));
+        if (!met) {
           problems.set(
             p.pkg.pkgname,
             `${p.pkg.pkgname} needs ${pattern}, which another planned change replaces`,
@@ -347,26 +379,20 @@ class Resolver {
   }
 
   private withCheck(change: PackageChange, problems: Map<string, string>): PackageChange {
-    const problem = change.to === undefined ? undefined : problems.get(change.to);
+    const problem = change.to === undefined || problems.size === 0 ? undefined : problems.get(change.to);
     if (problem === undefined || !ACTION_KINDS.has(change.kind)) return change;
     return { ...change, kind: 'blocked', reason: problem };
   }
 
   private rootChange(root: PackageChange, pkg: AvailablePackage): PackageChange {
-    const neededBy = this.plannedByBase.get(this.repo.baseOf(pkg.pkgname))?.neededBy ?? [];
-    const kind: ChangeKind =
-      root.from === undefined
-        ? 'install'
-        : versionOrder(pkg.pkgname, root.from) > 0
-          ? 'upgrade'
-          : 'downgrade';
-    return {
-      ...root,
-      kind,
-      to: pkg.pkgname,
-      ...(pkg.fileName !== undefined ? { file: pkg.fileName } : {}),
-      ...(neededBy.length > 0 ? { neededBy: [...neededBy] } : {}),
-    };
+    const neededBy = this.plannedByName.get(pkg.pkgname)?.neededBy ?? [];
+    if (neededBy.length > 0) return describeRoot(root, pkg, neededBy);
+    // Nothing else needs it: the same change for every site that shares the root (diff.ts) and the listing.
+    const known = rootChangeMemo.get(root);
+    if (known?.pkg === pkg) return known.change;
+    const change = describeRoot(root, pkg, neededBy);
+    rootChangeMemo.set(root, { pkg, change });
+    return change;
   }
 
   private dependencyChange(
@@ -397,10 +423,55 @@ class Resolver {
     while (current && !current.root && !seen.has(current)) {
       seen.add(current);
       const next: string | undefined = current.neededBy[0];
-      current = next === undefined ? undefined : this.plannedByBase.get(this.repo.baseOf(next));
+      current = next === undefined ? undefined : this.plannedByName.get(next);
     }
     return current?.root?.requirement;
   }
+}
+
+const rootChangeMemo = new WeakMap<PackageChange, { pkg: AvailablePackage; change: PackageChange }>();
+
+/** The spec's change carried out with `pkg` (the diff's choice or an older version that fits). */
+function describeRoot(
+  root: PackageChange,
+  pkg: AvailablePackage,
+  neededBy: readonly string[],
+): PackageChange {
+  const kind: ChangeKind =
+    root.from === undefined ? 'install' : versionOrder(pkg.pkgname, root.from) > 0 ? 'upgrade' : 'downgrade';
+  return {
+    ...root,
+    kind,
+    to: pkg.pkgname,
+    ...(pkg.fileName !== undefined ? { file: pkg.fileName } : {}),
+    ...(neededBy.length > 0 ? { neededBy: [...neededBy] } : {}),
+  };
+}
+
+const rootCandidateMemo = new WeakMap<
+  PackageChange,
+  { repo: RepositoryIndex; candidates: readonly AvailablePackage[] }
+>();
+
+/** Installed packages by PKGNAME in byte order: the job's list already is (LC_ALL=C), so usually no copy is made. */
+function sortedByName(installed: readonly InstalledPackage[]): readonly InstalledPackage[] {
+  for (let i = 1; i < installed.length; i++) {
+    if ((installed[i - 1] as InstalledPackage).pkgname > (installed[i] as InstalledPackage).pkgname)
+      return [...installed].sort((a, b) => (a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : 0));
+  }
+  return installed;
+}
+
+/** The first index of a by-name sorted list whose PKGNAME is not below `prefix` (binary search). */
+function firstWithPrefix(sorted: readonly InstalledPackage[], prefix: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as InstalledPackage).pkgname < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** A dependency is not in the spec: its requirement says what needs it and points at the spec line that did. */

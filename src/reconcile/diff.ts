@@ -3,7 +3,7 @@
  * The outcome per package is one of install, remove, upgrade, downgrade, unchanged, unknown or blocked;
  * only the first four ever become actions.
  */
-import type { InstalledPackage } from '../grid/protocol/types.js';
+import type { AvailablePackage, InstalledPackage } from '../grid/protocol/types.js';
 import { bestMatch, compareVersions, matchPattern, parsePkgName } from '../pkgsrc/index.js';
 import type { Requirement } from '../spec/types.js';
 import type { KnownObservation } from './observation.js';
@@ -34,46 +34,112 @@ export interface PackageChange {
 /** An observation indexed by PKGPATH, built once per site so that planning stays linear in the package count. */
 export interface ObservationIndex {
   observed: KnownObservation;
-  installedByPath: Map<string, InstalledPackage[]>;
+  /** One package, or a list when a PKGPATH has several (rare: one list per site would be a thousand arrays). */
+  installedByPath: Map<string, InstalledPackage | InstalledPackage[]>;
   offeredByPath: Map<string, string[]>;
   unlabeled: InstalledPackage[];
 }
 
 export function indexObservation(observed: KnownObservation): ObservationIndex {
-  const installedByPath = new Map<string, InstalledPackage[]>();
+  const installedByPath = new Map<string, InstalledPackage | InstalledPackage[]>();
   const unlabeled: InstalledPackage[] = [];
   for (const p of observed.installed) {
     if (p.pkgpath === undefined) unlabeled.push(p);
-    else installedByPath.set(p.pkgpath, [...(installedByPath.get(p.pkgpath) ?? []), p]);
+    else {
+      const known = installedByPath.get(p.pkgpath);
+      if (known === undefined) installedByPath.set(p.pkgpath, p);
+      else if (Array.isArray(known)) known.push(p);
+      else installedByPath.set(p.pkgpath, [known, p]);
+    }
   }
+  return { observed, installedByPath, offeredByPath: offeredByPathOf(observed.available), unlabeled };
+}
+
+// Sites that read the same pkg_summary share one listing object (the controller keeps listings by digest), so its
+// index is built once for all of them: a 25,000-package listing indexed per site would dominate planning.
+const offeredIndexes = new WeakMap<readonly AvailablePackage[], Map<string, string[]>>();
+
+function offeredByPathOf(available: readonly AvailablePackage[]): Map<string, string[]> {
+  const known = offeredIndexes.get(available);
+  if (known) return known;
   const offeredByPath = new Map<string, string[]>();
-  for (const p of observed.available) {
+  for (const p of available) {
     const list = offeredByPath.get(p.pkgpath);
     if (list) list.push(p.pkgname);
     else offeredByPath.set(p.pkgpath, [p.pkgname]);
   }
-  return { observed, installedByPath, offeredByPath, unlabeled };
+  offeredIndexes.set(available, offeredByPath);
+  return offeredByPath;
 }
+
+const NONE_INSTALLED: InstalledPackage[] = [];
+const NONE_OFFERED: string[] = [];
 
 export function diffRequirement(
   requirement: Requirement,
   observed: KnownObservation,
   index: ObservationIndex = indexObservation(observed),
 ): PackageChange[] {
+  return [...sharedDiff(requirement, observed, index)];
+}
+
+/**
+ * The changes of one requirement, shared by every site that gives the same answer: sites of one spec share their
+ * requirement objects (a set is expanded once) and sites reading one pkg_summary share its listing, so a requirement
+ * meets the same few installed versions again and again. The change then depends only on the requirement, the
+ * installed PKGNAMEs under its PKGPATH, the offered versions and whether the repository was readable; it is computed
+ * once and the same (never modified) objects are handed to each such site. A site with installed packages that
+ * record no PKGPATH is diffed on its own (what they could be depends on the site).
+ */
+export function sharedDiff(
+  requirement: Requirement,
+  observed: KnownObservation,
+  index: ObservationIndex,
+): readonly PackageChange[] {
+  if (index.unlabeled.length > 0) return computeDiff(requirement, observed, index);
+  const installed = index.installedByPath.get(requirement.pkgpath);
+  if (Array.isArray(installed)) return computeDiff(requirement, observed, index);
+  const readable = observed.repositoryReadable;
+  let memo = memos.get(requirement);
+  if (memo === undefined || memo.available !== observed.available || memo.readable !== readable) {
+    // One listing per memo: sites of another pkg_summary replace it (planning usually meets one or two).
+    memo = { available: observed.available, readable, answers: [] };
+    memos.set(requirement, memo);
+  }
+  // A handful of answers per requirement (one per installed version seen): a scan beats hashing the site's name.
+  const name = installed === undefined ? '' : installed.pkgname;
+  for (const answer of memo.answers) if (answer.installed === name) return answer.changes;
+  const changes = computeDiff(requirement, observed, index);
+  if (memo.answers.length < MAX_ANSWERS) memo.answers.push({ installed: name, changes });
+  return changes;
+}
+
+/** What a requirement gave against one listing, by the PKGNAME installed under its PKGPATH ('' for none). */
+interface DiffMemo {
+  available: readonly AvailablePackage[];
+  readable: boolean;
+  answers: Array<{ installed: string; changes: readonly PackageChange[] }>;
+}
+
+const MAX_ANSWERS = 16;
+
+const memos = new WeakMap<Requirement, DiffMemo>();
+
+function computeDiff(
+  requirement: Requirement,
+  observed: KnownObservation,
+  index: ObservationIndex,
+): PackageChange[] {
   const { pkgpath, pattern } = requirement;
-  const matches = (pkgname: string) => pattern === undefined || matchPattern(pattern, pkgname);
-  const installed = index.installedByPath.get(pkgpath) ?? [];
-  const offered = index.offeredByPath.get(pkgpath) ?? [];
-  const change = (kind: ChangeKind, extra: Partial<PackageChange> = {}): PackageChange => ({
-    kind,
-    pkgpath,
-    requirement,
-    ...extra,
-  });
+  const at = index.installedByPath.get(pkgpath);
+  const installed = at === undefined ? NONE_INSTALLED : Array.isArray(at) ? at : [at];
+  const offered = index.offeredByPath.get(pkgpath) ?? NONE_OFFERED;
+  // Module-level helpers, not closures: this runs for every requirement of every site.
+  const change = (kind: ChangeKind, extra?: Partial<PackageChange>) => changeOf(requirement, kind, extra);
 
   const unlabeled = unlabeledLookalike(index.unlabeled, offered, pattern);
   if (requirement.state === 'absent') {
-    const doomed = installed.filter((p) => matches(p.pkgname));
+    const doomed = installed.filter((p) => fits(pattern, p.pkgname));
     if (doomed.length > 0) return doomed.map((p) => change('remove', { from: p.pkgname }));
     if (unlabeled)
       return [change('unknown', { from: unlabeled.pkgname, reason: noPkgpathReason(unlabeled) })];
@@ -81,8 +147,8 @@ export function diffRequirement(
   }
 
   // Without a pattern every offered version qualifies; bestMatch then picks (and breaks ties) as pkg_add does.
-  const best = bestMatch(pattern ?? '*', offered);
-  const satisfying = installed.find((p) => matches(p.pkgname));
+  const best = bestOffered(pattern ?? '*', offered);
+  const satisfying = installed.find((p) => fits(pattern, p.pkgname));
   if (satisfying) {
     if (requirement.state === 'latest' && best && versionOrder(best, satisfying.pkgname) > 0) {
       return [change('upgrade', { from: satisfying.pkgname, to: best })];
@@ -103,6 +169,30 @@ export function diffRequirement(
   if (!sameBase) return [change('install', { to: best })];
   const order = versionOrder(best, sameBase.pkgname);
   return [change(order > 0 ? 'upgrade' : 'downgrade', { from: sameBase.pkgname, to: best })];
+}
+
+function fits(pattern: string | undefined, pkgname: string): boolean {
+  return pattern === undefined || matchPattern(pattern, pkgname);
+}
+
+function changeOf(requirement: Requirement, kind: ChangeKind, extra?: Partial<PackageChange>): PackageChange {
+  return { kind, pkgpath: requirement.pkgpath, requirement, ...extra };
+}
+
+// The best offered match of a pattern, memoised per offered list: sites that share a listing share its lists, and
+// 1,000 sites asking for the same requirement then pick among its versions once.
+const bestByOffered = new WeakMap<readonly string[], Map<string, string | undefined>>();
+
+function bestOffered(pattern: string, offered: readonly string[]): string | undefined {
+  let known = bestByOffered.get(offered);
+  if (!known) {
+    known = new Map();
+    bestByOffered.set(offered, known);
+  }
+  if (known.has(pattern)) return known.get(pattern);
+  const best = bestMatch(pattern, offered);
+  known.set(pattern, best);
+  return best;
 }
 
 function versionOrder(a: string, b: string): number {

@@ -6,7 +6,8 @@ import type { AuditFinding, SiteAction } from '../grid/protocol/types.js';
 import { matchPattern } from '../pkgsrc/index.js';
 import type { DesiredState, IgnoreRule } from '../spec/types.js';
 import { resolveDependencies } from './dependencies.js';
-import { diffRequirement, indexObservation, type PackageChange } from './diff.js';
+import { type DependentsIndex, indexDependents } from './dependents.js';
+import { indexObservation, type PackageChange, sharedDiff } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
 
 export type SiteOutcome = 'in-sync' | 'changes' | 'unknown' | 'blocked';
@@ -61,30 +62,35 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
   }
 
   const index = indexObservation(observation);
+  const diffed: PackageChange[] = [];
+  for (const r of desired.requirements) for (const c of sharedDiff(r, observation, index)) diffed.push(c);
+  // Built per site and dropped with it: "who requires X" is asked for every removal and replacement.
+  const dependents = indexDependents(observation.dependencies);
   const resolution = resolveDependencies(
-    applyIgnores(
-      desired.requirements.flatMap((r) => diffRequirement(r, observation, index)),
-      desired.ignores ?? [],
-    ),
+    applyIgnores(diffed, desired.ignores ?? []),
     observation,
     desired.requirements,
+    dependents,
   );
-  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, observation), observation);
-  const reasons = changes
-    .filter((c) => c.kind === 'blocked' || c.kind === 'unknown')
-    .map((c) => `${c.pkgpath}: ${c.reason ?? c.kind}`);
-  const outcome: SiteOutcome = changes.some((c) => c.kind === 'blocked')
-    ? 'blocked'
-    : changes.some((c) => c.kind === 'unknown')
-      ? 'unknown'
-      : changes.some(isAction)
-        ? 'changes'
-        : 'in-sync';
+  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, dependents), observation);
+  // One pass over the site's changes (a thousand per site at real sizes).
+  const reasons: string[] = [];
+  let blocked = false;
+  let unknown = false;
+  let acts = false;
+  for (const c of changes) {
+    if (c.kind === 'blocked' || c.kind === 'unknown') {
+      reasons.push(`${c.pkgpath}: ${c.reason ?? c.kind}`);
+      if (c.kind === 'blocked') blocked = true;
+      else unknown = true;
+    } else if (!acts && isAction(c)) acts = true;
+  }
+  const outcome: SiteOutcome = blocked ? 'blocked' : unknown ? 'unknown' : acts ? 'changes' : 'in-sync';
   const softwareArea = areaProblem(observation);
   // A job that cannot write the software area would fail at pkg_add: refuse the changes instead.
   const areaBlocks = outcome === 'changes' && softwareArea?.writable === false;
   const actions =
-    outcome === 'changes' && !areaBlocks ? orderActions(changes, observation, resolution.order) : [];
+    outcome === 'changes' && !areaBlocks ? orderActions(changes, dependents, resolution.order) : [];
   if (areaBlocks) reasons.push(`the job's account cannot write the software area ${softwareArea.prefix}`);
   const audit = desired.vulnerabilityPolicy === 'ignore' ? [] : observation.audit;
   const auditNotRun = desired.vulnerabilityPolicy === 'ignore' ? undefined : auditFailure(observation);
@@ -150,64 +156,71 @@ function applyIgnores(changes: PackageChange[], ignores: readonly IgnoreRule[]):
   });
 }
 
+const ACTION_KINDS: ReadonlySet<string> = new Set(['install', 'remove', 'upgrade', 'downgrade']);
+/** Changes that may break a package that stays. */
+const BREAKING_KINDS: ReadonlySet<string> = new Set(['remove', 'upgrade', 'downgrade']);
+/** Changes that add a package (pkg_add). */
+const ADDING_KINDS: ReadonlySet<string> = new Set(['install', 'upgrade', 'downgrade']);
+
 function isAction(change: PackageChange): boolean {
-  return ['install', 'remove', 'upgrade', 'downgrade'].includes(change.kind);
-}
-
-/** Installed packages whose recorded dependencies match `pkgname`. */
-function dependentsOf(
-  pkgname: string,
-  observation: KnownObservation,
-): { pkgname: string; pattern: string }[] {
-  return observation.dependencies.filter(
-    (d) =>
-      d.pkgname !== pkgname &&
-      pkgname.startsWith(literalPrefix(d.pattern)) &&
-      matchPattern(d.pattern, pkgname),
-  );
-}
-
-/** Every name a pkg_match pattern matches starts with the pattern's text before its first special character. */
-function literalPrefix(pattern: string): string {
-  return /^[^{[*?<>=]*/.exec(pattern)?.[0] ?? '';
+  return ACTION_KINDS.has(change.kind);
 }
 
 /**
  * A removal is blocked while a package that stays requires it; a replacement is blocked when the new version no
  * longer satisfies a package that stays. Blocking one removal keeps that package, which can block others: iterate.
  */
-function blockBreakingChanges(changes: PackageChange[], observation: KnownObservation): PackageChange[] {
+function blockBreakingChanges(changes: PackageChange[], dependents: DependentsIndex): PackageChange[] {
+  // Only removals and replacements can break anything: the loop visits those, and copies the list when one changes.
+  const breaking: number[] = [];
+  changes.forEach((c, i) => {
+    if (c.from && BREAKING_KINDS.has(c.kind)) breaking.push(i);
+  });
   let current = changes;
   for (;;) {
-    const removed = new Set(
-      current.filter((c) => c.kind === 'remove' && c.from).map((c) => c.from as string),
-    );
-    let changed = false;
-    current = current.map((change) => {
-      if (!change.from || !['remove', 'upgrade', 'downgrade'].includes(change.kind)) return change;
-      const stayingDependents = dependentsOf(change.from, observation).filter((d) => !removed.has(d.pkgname));
-      if (change.kind === 'remove' && stayingDependents.length > 0) {
-        changed = true;
-        const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
-        return {
-          ...change,
-          kind: 'blocked',
-          reason: `cannot remove ${change.from}: required by ${names}, which stays installed; mark it absent too`,
-        };
+    const removed = new Set<string>();
+    for (const i of breaking) {
+      const c = current[i] as PackageChange;
+      if (c.kind === 'remove') removed.add(c.from as string);
+    }
+    let next: PackageChange[] | undefined;
+    for (const i of breaking) {
+      const blocked = blockIfBreaking(current[i] as PackageChange, dependents, removed);
+      if (blocked) {
+        next ??= [...current];
+        next[i] = blocked;
       }
-      if ((change.kind === 'upgrade' || change.kind === 'downgrade') && change.to) {
-        const to = change.to;
-        const broken = stayingDependents.filter((d) => !matchPattern(d.pattern, to));
-        if (broken.length > 0) {
-          changed = true;
-          const needs = broken.map((d) => `${d.pkgname} requires ${d.pattern}`).join(', ');
-          return { ...change, kind: 'blocked', reason: `cannot replace ${change.from} by ${to}: ${needs}` };
-        }
-      }
-      return change;
-    });
-    if (!changed) return current;
+    }
+    if (!next) return current;
+    current = next;
   }
+}
+
+/** The change blocked, when it removes what a staying package requires or replaces it by a version it refuses. */
+function blockIfBreaking(
+  change: PackageChange,
+  dependents: DependentsIndex,
+  removed: ReadonlySet<string>,
+): PackageChange | undefined {
+  if (!change.from || !BREAKING_KINDS.has(change.kind)) return undefined;
+  const stayingDependents = dependents.dependentsOf(change.from).filter((d) => !removed.has(d.pkgname));
+  if (change.kind === 'remove' && stayingDependents.length > 0) {
+    const names = unique(stayingDependents.map((d) => d.pkgname)).join(', ');
+    return {
+      ...change,
+      kind: 'blocked',
+      reason: `cannot remove ${change.from}: required by ${names}, which stays installed; mark it absent too`,
+    };
+  }
+  if ((change.kind === 'upgrade' || change.kind === 'downgrade') && change.to) {
+    const to = change.to;
+    const broken = stayingDependents.filter((d) => !matchPattern(d.pattern, to));
+    if (broken.length > 0) {
+      const needs = broken.map((d) => `${d.pkgname} requires ${d.pattern}`).join(', ');
+      return { ...change, kind: 'blocked', reason: `cannot replace ${change.from} by ${to}: ${needs}` };
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -224,9 +237,7 @@ function blockForeignPrefix(changes: PackageChange[], observation: KnownObservat
     `install them into ${built}. Give this site a repository built for ${site} (repository: on the site), ` +
     `install pkgsrc under the same prefix on every site that shares the repository, or build from source (installMode: source)`;
   return changes.map((change) =>
-    ['install', 'upgrade', 'downgrade'].includes(change.kind)
-      ? { ...change, kind: 'blocked', reason }
-      : change,
+    ADDING_KINDS.has(change.kind) ? { ...change, kind: 'blocked', reason } : change,
   );
 }
 
@@ -236,46 +247,56 @@ function blockForeignPrefix(changes: PackageChange[], observation: KnownObservat
  */
 function orderActions(
   changes: PackageChange[],
-  observation: KnownObservation,
+  dependents: DependentsIndex,
   resolvedOrder: readonly string[],
 ): SiteAction[] {
-  const toAction = (c: PackageChange): SiteAction => ({
-    verb: c.kind as SiteAction['verb'],
-    pkgpath: c.pkgpath,
-    pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
-    ...(c.kind !== 'remove' && c.file !== undefined ? { file: c.file } : {}),
-    ...(c.kind === 'install' && c.automatic ? { automatic: true } : {}),
-  });
-  const removals = orderRemovals(
-    changes.filter((c) => c.kind === 'remove'),
-    observation,
-  );
+  const toAction = (c: PackageChange): SiteAction => {
+    const action: SiteAction = {
+      verb: c.kind as SiteAction['verb'],
+      pkgpath: c.pkgpath,
+      pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
+    };
+    if (c.kind !== 'remove' && c.file !== undefined) action.file = c.file;
+    if (c.kind === 'install' && c.automatic) action.automatic = true;
+    return action;
+  };
+  const removes: PackageChange[] = [];
+  const replacements: PackageChange[] = [];
+  const installs: PackageChange[] = [];
+  for (const c of changes) {
+    if (c.kind === 'remove') removes.push(c);
+    else if (c.kind === 'upgrade' || c.kind === 'downgrade') replacements.push(c);
+    else if (c.kind === 'install') installs.push(c);
+  }
+  const removals = orderRemovals(removes, dependents);
   const position = new Map(resolvedOrder.map((name, i) => [name, i]));
   const rank = (c: PackageChange): number => position.get(c.to as string) ?? resolvedOrder.length;
-  const additions = [
-    ...changes.filter((c) => c.kind === 'upgrade' || c.kind === 'downgrade'),
-    ...changes.filter((c) => c.kind === 'install'),
-  ];
+  const additions = [...replacements, ...installs];
   // A stable sort: what the resolver ordered, dependencies first; the rest after, in their old order.
   const ordered = additions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
   return [...removals, ...ordered.map((x) => x.c)].map(toAction);
 }
 
-function orderRemovals(removals: PackageChange[], observation: KnownObservation): PackageChange[] {
+function orderRemovals(removals: PackageChange[], dependents: DependentsIndex): PackageChange[] {
+  // For each removal, the other removals that depend on it: they must go first.
+  const removedNames = new Set(removals.map((c) => c.from));
+  const blockers = new Map(
+    removals.map((c) => [
+      c,
+      new Set(
+        dependents
+          .dependentsOf(c.from as string)
+          .map((d) => d.pkgname)
+          .filter((name) => removedNames.has(name)),
+      ),
+    ]),
+  );
   const ordered: PackageChange[] = [];
   const pending = [...removals];
   while (pending.length > 0) {
-    const pendingNames = new Set(pending.map((c) => c.from));
     // Remove first a package that no other pending removal depends on; a cycle falls back to the given order.
-    const index = pending.findIndex(
-      (c) =>
-        !pending.some(
-          (other) =>
-            other !== c &&
-            dependentsOf(c.from as string, observation).some(
-              (d) => d.pkgname === other.from && pendingNames.has(other.from),
-            ),
-        ),
+    const index = pending.findIndex((c) =>
+      pending.every((other) => other === c || !(blockers.get(c)?.has(other.from as string) ?? false)),
     );
     const [next] = pending.splice(index === -1 ? 0 : index, 1);
     if (next) ordered.push(next);

@@ -10,7 +10,7 @@ import type { GridBackend, JobHandle, JobOutput, JobState } from '../grid/backen
 import { requireValidProxy } from '../grid/credentials.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
 import { encodeRequest, extractReportFromStdout, parseReport } from '../grid/protocol/index.js';
-import type { JobMode, ParsedReport, SiteAction } from '../grid/protocol/types.js';
+import type { JobMode, ParsedReport, SiteAction, SiteReport } from '../grid/protocol/types.js';
 import { RetryableError } from '../model/errors.js';
 import type { ControllerEvent, EventSink } from '../model/events.js';
 import { describeEvent } from '../report/progress-view.js';
@@ -22,6 +22,7 @@ import {
   type LedgerEntry,
   ownerAlive,
 } from '../state/ledger.js';
+import type { ListingStore } from '../state/listings.js';
 import type { ObservationStore } from '../state/observations.js';
 import { formatBytes } from '../state/read-capped.js';
 import type { InFlightJobs } from './in-flight.js';
@@ -59,6 +60,8 @@ export interface JobContext {
   close?(): Promise<void>;
   /** Jobs being followed right now, for the message of an interrupted run. */
   inFlight?: InFlightJobs;
+  /** Repository listings by digest: requests name them, so jobs leave a known listing out of their report. */
+  listings?: ListingStore;
 }
 
 /** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
@@ -176,6 +179,7 @@ async function submitAndFollow(
     expectFingerprint: options.expectFingerprint,
     // A site lock left by one of these (killed) jobs is broken at once, not after lockStaleAfter.
     endedJobs: await context.ledger.endedJobs(desired.site),
+    ...(context.listings ? { knownListings: await context.listings.known() } : {}),
     actions: options.actions ?? [],
   });
   if (backend.needsX509Proxy) {
@@ -315,6 +319,31 @@ function busyMessage(context: JobContext, entry: LedgerEntry): string {
     : `${held}. Run again once it is done`;
 }
 
+/** The report text with a listing it left out as known joined back from the store (see state/listings.ts). */
+async function joinListing(
+  listings: ListingStore | undefined,
+  reportText: string | undefined,
+): Promise<{ text: string | undefined; joined: boolean } | { missing: string }> {
+  if (!listings || reportText === undefined) return { text: reportText, joined: false };
+  const rejoined = await listings.rejoin(reportText);
+  return rejoined.ok
+    ? { text: rejoined.text, joined: rejoined.joined !== undefined }
+    : { missing: rejoined.reason };
+}
+
+/** Stores a listing the job sent, and gives the report the one in-memory copy every site with it shares. */
+async function keepListing(
+  listings: ListingStore | undefined,
+  report: SiteReport,
+  listing: { text: string | undefined; joined: boolean } | { missing: string },
+  reportText: string | undefined,
+): Promise<void> {
+  const digest = report.repositoryDigest?.digest;
+  if (!listings || !digest || 'missing' in listing) return;
+  if (!listing.joined && reportText !== undefined) await listings.save(digest, reportText);
+  report.available = listings.shared(digest, report.available);
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -330,9 +359,13 @@ async function follow(
   const output = await backend.fetch(handle);
   const tooLarge = oversizedReport(output);
   const reportText = tooLarge ? undefined : (output.report ?? extractReportFromStdout(output.stdout));
+  const listing = await joinListing(context.listings, reportText);
   const report: ParsedReport = tooLarge
     ? { ok: false, problem: { line: undefined, message: tooLarge } }
-    : parseReport(reportText);
+    : 'missing' in listing
+      ? { ok: false, problem: { line: undefined, message: listing.missing } }
+      : parseReport(listing.text);
+  if (report.ok) await keepListing(context.listings, report.report, listing, reportText);
   const observedAt = new Date().toISOString();
   const observation: Observation = report.ok
     ? observationFromReport(entry.site, report.report, observedAt)
@@ -341,7 +374,11 @@ async function follow(
         site: entry.site,
         observedAt,
         jobId: entry.jobId,
-        reason: tooLarge ?? unreadableReason(jobState, report.problem.message, output.stderr),
+        reason:
+          tooLarge ??
+          ('missing' in listing
+            ? listing.missing
+            : unreadableReason(jobState, report.problem.message, output.stderr)),
       };
   if (reportText !== undefined) await context.observations.saveReport(entry.jobId, reportText);
   const lockNote = report.ok ? brokenLockNote(report.report) : undefined;

@@ -116,6 +116,7 @@ describe('parseReport', () => {
         { pkgname: 'gsl-2.8', pkgpath: 'math/gsl' },
         { pkgname: 'zlib-1.3.1', pkgpath: 'devel/zlib' },
       ],
+      repositoryDigest: undefined,
       auditStatus: {
         status: 'vulnerable',
         message:

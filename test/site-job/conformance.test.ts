@@ -13,6 +13,7 @@ import {
   isFileName,
   isFingerprint,
   isJobId,
+  isListingDigest,
   isPkgName,
   isPkgPath,
   isRepository,
@@ -157,6 +158,21 @@ const KINDS: Kind[] = [
     line: (t) => `expect-fingerprint ${t}`,
     mode: 'apply',
     samples: random(7, ['sha256:4f1c', 'cksum:123-456', '-x:1', 'sha256:4f 1c', 'a.b']),
+  },
+  {
+    name: 'listing digest',
+    accepts: isListingDigest,
+    line: (t) => `known-listing ${t}`,
+    mode: 'probe',
+    samples: random(9, [
+      `sha256:${'0a'.repeat(32)}`,
+      `sha256:${'0A'.repeat(32)}`,
+      `sha256:${'0a'.repeat(31)}`,
+      `sha256:${'0a'.repeat(33)}`,
+      `cksum:${'0a'.repeat(32)}`,
+      `sha256:${'0g'.repeat(32)}`,
+      'sha256:',
+    ]),
   },
 ];
 

@@ -4,6 +4,7 @@
  * gives `{ ok: false, problem }`, and the controller then treats the site as unknown. It never throws.
  */
 
+import { createHash } from 'node:crypto';
 import { parseLockOwner } from './lock-owner.js';
 import {
   isAbsolutePath,
@@ -13,6 +14,7 @@ import {
   isFingerprint,
   isFreeText,
   isJobId,
+  isListingDigest,
   isPattern,
   isPkgName,
   isPkgPath,
@@ -49,6 +51,7 @@ const RANK = {
   action: 8,
   pkg: 9,
   dep: 10,
+  'repository-digest': 10.5,
   avail: 11,
   'repository-prefix': 12,
   'audit-status': 13,
@@ -117,6 +120,7 @@ function parse(text: string | undefined): SiteReport {
     installed: [],
     dependencies: [],
     available: [],
+    repositoryDigest: undefined,
     auditStatus: undefined,
     audit: [],
     notes: [],
@@ -125,16 +129,21 @@ function parse(text: string | undefined): SiteReport {
   };
   const installed = new Set<string>();
   const available = new Set<string>();
+  // The `avail` lines exactly as sent: a listing that names its digest must hash to it.
+  const listingHash = createHash('sha256');
   const seen = new Set<Section>();
   let rank = 0;
   let statusLine: number | undefined;
   let ended = false;
 
-  for (const [i, line] of lines.entries()) {
-    const n = i + 1;
-    const fail: Fail = (message) => {
-      throw new Problem(n, message);
-    };
+  // One `fail` for the whole report (not a closure per line: reports run to tens of thousands of lines).
+  let n = 0;
+  const fail: Fail = (message) => {
+    throw new Problem(n, message);
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    n = i + 1;
     if (ended) fail('text after end');
     if (!isFreeText(line)) fail('control or non-ASCII character');
     if (n === 1) {
@@ -300,7 +309,17 @@ function parse(text: string | undefined): SiteReport {
         report.dependencies.push({ pkgname, pattern });
         break;
       }
+      case 'repository-digest': {
+        const [digest = '', listing = ''] = exact(rest, 2, fail);
+        if (!isListingDigest(digest)) fail('bad repository digest (expected sha256: and 64 hex digits)');
+        if (listing !== 'sent' && listing !== 'known') fail('repository-digest must end in sent or known');
+        report.repositoryDigest = { digest, listing };
+        break;
+      }
       case 'avail': {
+        if (report.repositoryDigest?.listing === 'known')
+          fail('avail line after a listing reported as known');
+        if (report.repositoryDigest) listingHash.update(`${line}\n`);
         const pkg = parseAvail(rest, fail);
         // A repository may list a package twice (concatenated summaries); one entry is enough.
         if (!available.has(pkg.pkgname)) {
@@ -350,6 +369,11 @@ function parse(text: string | undefined): SiteReport {
   }
 
   if (!ended) throw new Problem(lines.length, 'truncated report: no end line');
+  if (report.repositoryDigest?.listing === 'sent') {
+    const digest = `sha256:${listingHash.digest('hex')}`;
+    if (digest !== report.repositoryDigest.digest)
+      throw new Problem(statusLine, 'the repository listing does not match its repository-digest');
+  }
   checkConsistency(report, statusLine);
   return report;
 }

@@ -4,6 +4,7 @@ import {
   isFileName,
   isFingerprint,
   isJobId,
+  isListingDigest,
   isPkgName,
   isPkgPath,
   isRepository,
@@ -11,6 +12,7 @@ import {
   isVoName,
   MAX_ENDED_JOBS,
   MAX_JOB_ID_LENGTH,
+  MAX_KNOWN_LISTINGS,
 } from './tokens.js';
 import {
   type ActionVerb,
@@ -56,6 +58,7 @@ const RULES = {
   seconds: 'an integer from 0 to 999999999',
   fingerprint: 'A-Z a-z 0-9 : -, not starting with -',
   file: 'a file name of A-Z a-z 0-9 . _ - +, not . or .., not starting with -',
+  listingDigest: 'sha256: and 64 lower-case hex digits',
 } as const;
 
 /**
@@ -118,6 +121,21 @@ export function encodeRequest(request: SiteRequest): string {
     request.endedJobs.forEach((jobId, i) => {
       if (!isJobId(jobId)) throw new ProtocolError(`endedJobs[${i}]`, jobId, RULES.jobId);
       lines.push(`ended-job ${jobId}`);
+    });
+  }
+  if (request.knownListings !== undefined) {
+    if (!Array.isArray(request.knownListings))
+      throw new ProtocolError('knownListings', request.knownListings, 'a list of listing digests');
+    if (request.knownListings.length > MAX_KNOWN_LISTINGS)
+      throw new ProtocolError(
+        'knownListings',
+        request.knownListings.length,
+        `at most ${MAX_KNOWN_LISTINGS} digests`,
+      );
+    request.knownListings.forEach((digest, i) => {
+      if (!isListingDigest(digest))
+        throw new ProtocolError(`knownListings[${i}]`, digest, RULES.listingDigest);
+      lines.push(`known-listing ${digest}`);
     });
   }
   if (!Array.isArray(request.actions))

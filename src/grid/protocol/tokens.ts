@@ -17,6 +17,8 @@ export const MAX_TOKEN_LENGTH = 1024;
 export const MAX_JOB_ID_LENGTH = 64;
 /** Most `ended-job` lines in one request (the script refuses more). */
 export const MAX_ENDED_JOBS = 32;
+/** Most `known-listing` lines in a request. */
+export const MAX_KNOWN_LISTINGS = 16;
 /** Longest lock-stale value: 1–9 digits. */
 export const MAX_SECONDS = 999_999_999;
 
@@ -124,4 +126,11 @@ export function isFactKey(token: unknown): token is string {
 /** Free text (messages, owners, URLs, fact values): printable ASCII, no control characters. */
 export function isFreeText(text: unknown): text is string {
   return typeof text === 'string' && FREE_TEXT.test(text);
+}
+
+const LISTING_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** The digest of a repository listing: `sha256:` and 64 lower-case hex digits. */
+export function isListingDigest(token: unknown): token is string {
+  return typeof token === 'string' && LISTING_DIGEST.test(token);
 }

@@ -35,6 +35,11 @@ export interface SiteRequest {
    * was left by a killed job and is broken at once (`lock broken-ended`). Never a job the controller merely lost.
    */
   endedJobs?: string[];
+  /**
+   * Digests (`sha256:HEX`) of the repository listings the controller holds: when the job's listing has one of them,
+   * it reports the digest alone instead of every `avail` line.
+   */
+  knownListings?: string[];
   actions: SiteAction[];
 }
 
@@ -148,6 +153,11 @@ export interface SiteReport {
   available: AvailablePackage[];
   /** The prefix the repository's packages are built for (`repository-prefix`), when the job could tell. */
   repositoryPrefix?: string;
+  /**
+   * The `repository-digest` line: the sha256 of the job's listing (its `avail` lines), and whether the lines were
+   * `sent` (then `available` holds them, checked against the digest) or left out as `known` to the controller.
+   */
+  repositoryDigest: { digest: string; listing: 'sent' | 'known' } | undefined;
   auditStatus: { status: AuditStatus; message: string } | undefined;
   audit: AuditFinding[];
   /** `note` lines: things the script noticed and skipped (an unsafe pkgdb entry, an unreadable repository). */
