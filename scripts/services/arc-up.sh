@@ -5,7 +5,7 @@
 # changed. Idempotent: a second call leaves running daemons alone, starts the ones that are not running (the
 # outage test stops the REST listener and calls this script to bring it back) and rewrites the env file.
 #
-#   scripts/services/arc-up.sh      # then: CI=true npx vitest run test/e2e/arc; scripts/services/arc-down.sh
+#   scripts/services/arc-up.sh      # then: CI=true npm run test:e2e -- test/e2e/arc; scripts/services/arc-down.sh
 #
 # Everything lives in $GRIDPKG_ARC_DIR (default /tmp/gridpkg-arc):
 #   arc.conf                       the CE: hostname localhost, fork LRMS, queue "fork", REST on 127.0.0.1:$PORT

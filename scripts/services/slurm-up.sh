@@ -3,7 +3,7 @@
 # backend's end-to-end tests (test/e2e/slurm/). Run as root; jobs run as the submitting user (root in the tests).
 # Idempotent: a second call leaves running daemons alone and rewrites the env file. No systemd is needed or used.
 #
-#   scripts/services/slurm-up.sh     # then: CI=true npx vitest run test/e2e/slurm; scripts/services/slurm-down.sh
+#   scripts/services/slurm-up.sh     # then: CI=true npm run test:e2e -- test/e2e/slurm; scripts/services/slurm-down.sh
 #
 # Everything lives in $GRIDPKG_SLURM_DIR (default /tmp/gridpkg-slurm); nothing under /etc/slurm is changed:
 #   slurm.conf                      the cluster: one node "localhost", partition $GRIDPKG_SLURM_PARTITION (gridpkg)

@@ -2,7 +2,7 @@
 # Starts a throw-away, key-only OpenSSH server on 127.0.0.1 for the ssh backend's end-to-end tests
 # (test/e2e/ssh/). Run as root. Idempotent: a second call leaves a running daemon alone and rewrites the env file.
 #
-#   scripts/services/sshd-up.sh          # then: CI=true npx vitest run test/e2e/ssh; scripts/services/sshd-down.sh
+#   scripts/services/sshd-up.sh          # then: CI=true npm run test:e2e -- test/e2e/ssh; scripts/services/sshd-down.sh
 #
 # Everything lives in $GRIDPKG_SSHD_DIR (default /tmp/gridpkg-sshd); nothing under /etc is changed:
 #   sshd_config, ssh_host_ed25519_key(.pub)   the daemon's own config and host key

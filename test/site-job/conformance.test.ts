@@ -22,7 +22,7 @@ import {
 } from '../../src/grid/protocol/tokens.js';
 import { HOSTILE } from '../protocol/hostile.js';
 import { GOOD_URLS, HOSTILE_URLS } from '../protocol/urls.js';
-import { JobRoom, reportOf } from './harness.js';
+import { JobRoom, type RequestVerdict, reportOf, validateRequests } from './harness.js';
 import { requireTool, SHELLS } from './support.js';
 
 /** A software area that does not exist: a valid request stops there, after validation, having touched nothing. */
@@ -184,6 +184,14 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
+/** A request whose one line under test carries `token`; otherwise valid, for a software area that does not exist. */
+function requestOf(kind: Kind, token: string): string {
+  const lines = ['gridpkg-request 1', 'job conformance', `mode ${kind.mode}`, `swdir ${NOWHERE}`];
+  if (kind.name === 'job id') lines.splice(1, 1);
+  lines.push(kind.line(token), 'end', '');
+  return lines.join('\n');
+}
+
 // bash --posix matches patterns with the same code as bash: left out here to save time.
 const shells = SHELLS.filter(
   (s) =>
@@ -201,22 +209,45 @@ describe.concurrent.each(shells)('token sets of site-job.sh under $name agree wi
     const unique = [...new Set([...kind.samples, ...(kind.name === 'PKGNAME' ? HOSTILE : [])])].filter(
       (t) => !t.includes('\n'),
     );
-    const verdicts = await Promise.all(
-      unique.map(async (token) => {
-        const lines = ['gridpkg-request 1', 'job conformance', `mode ${kind.mode}`, `swdir ${NOWHERE}`];
-        if (kind.name === 'job id') lines.splice(1, 1);
-        lines.push(kind.line(token), 'end', '');
-        const report = reportOf(await room.run(command, lines.join('\n')));
-        const refused = report.statusMessage.startsWith('invalid request line');
-        if (!refused) expect(report.statusMessage).toBe(`software area ${NOWHERE} is not a directory`);
-        return { token, script: !refused, ts: kind.accepts(token) };
-      }),
+    // All tokens of the kind through the script's request validation in one shell process (see validateRequests).
+    const results = await validateRequests(
+      room,
+      command,
+      unique.map((token) => requestOf(kind, token)),
     );
+    const verdicts = unique.map((token, i) => {
+      const { accepted, error } = results[i] as RequestVerdict;
+      // a refusal is a refusal of a request line (the token's), never a failure to read the request at all
+      if (!accepted) expect(error, JSON.stringify(token)).toMatch(/^invalid request line [0-9]+: /);
+      return { token, script: accepted, ts: kind.accepts(token), error };
+    });
     const disagreements = verdicts.filter((v) => v.script !== v.ts);
     expect(disagreements).toEqual([]);
     // the samples exercise both verdicts
     expect(verdicts.some((v) => v.ts)).toBe(true);
     expect(verdicts.some((v) => !v.ts)).toBe(true);
+  });
+
+  it('judges requests validated that way as whole jobs of the script do', async () => {
+    const room = await JobRoom.create(root);
+    const byKind = (name: string): Kind => KINDS.find((k) => k.name === name) as Kind;
+    const requests = [
+      requestOf(byKind('PKGNAME'), 'gsl-2.8'),
+      requestOf(byKind('PKGNAME'), 'gsl-$(id)'),
+      requestOf(byKind('PKGNAME'), 'gsl-2.8\u0000'),
+      requestOf(byKind('job id'), 'x'.repeat(65)),
+      requestOf(byKind('seconds'), '1800'),
+      requestOf(byKind('repository (path or URL)'), '/a/../b'),
+    ];
+    const verdicts = await validateRequests(room, command, requests);
+    expect(verdicts.map((v) => v.accepted)).toEqual([true, false, false, false, true, false]);
+    for (const [i, text] of requests.entries()) {
+      const report = reportOf(await room.run(command, text));
+      const verdict = verdicts[i] as RequestVerdict;
+      expect(report.statusMessage, JSON.stringify(text)).toBe(
+        verdict.accepted ? `software area ${NOWHERE} is not a directory` : verdict.error,
+      );
+    }
   });
 });
 

@@ -105,6 +105,78 @@ export class JobRoom {
   }
 }
 
+/** What the script's request validation said about one request: `error` is its req_error, '' when accepted. */
+export interface RequestVerdict {
+  accepted: boolean;
+  error: string;
+}
+
+/**
+ * Many requests through the script's own request validation in one shell process. The shell runs the script as it
+ * stands up to its top-level `read_request` call (set-up, token checks, the request state initialised), then reads
+ * each request file with `read_request` in a subshell of its own: a fork that starts from that same initialised
+ * state and prints req_error. Starting one shell per request (the script's set-up and host facts each time) made
+ * the token tests take minutes on a busy machine; the verdicts come from the same code on the same files.
+ */
+export async function validateRequests(
+  room: JobRoom,
+  shell: readonly string[],
+  requests: readonly string[],
+): Promise<RequestVerdict[]> {
+  const script = await readFile(SCRIPT, 'utf8');
+  const calls = script.split('\n').filter((line) => line === 'read_request');
+  if (calls.length !== 1) {
+    throw new Error(`${SCRIPT}: expected one top-level "read_request" line, found ${calls.length}`);
+  }
+  const dir = await mkdtemp(join(room.dir, 'validate-'));
+  await chmod(dir, 0o777);
+  const upToValidation = join(dir, 'up-to-read-request.sh');
+  await writeFile(upToValidation, script.slice(0, script.indexOf('\nread_request\n') + 1));
+  await Promise.all(requests.map((text, i) => writeFile(join(dir, `request-${i + 1}.txt`), text)));
+  // REQUEST_FILE is what read_request reads (set from the script's first argument). Validated action lines are
+  // appended to one scratch file for all requests; the validation never reads it back.
+  const driver = [
+    'set -- request-1.txt report.txt',
+    `. "${upToValidation}"`,
+    'gridpkg_i=1',
+    'while [ "$gridpkg_i" -le "$GRIDPKG_REQUESTS" ]; do',
+    '  (',
+    '    REQUEST_FILE=request-$gridpkg_i.txt',
+    '    read_request',
+    '    printf \'verdict %s %s\\n\' "$gridpkg_i" "$req_error"',
+    '  )',
+    '  gridpkg_i=$((gridpkg_i + 1))',
+    'done',
+  ].join('\n');
+  const [command, ...args] = shell;
+  const result = await execa(command as string, [...args, '-c', driver], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      TMPDIR: room.tmp,
+      GRIDPKG_REQUESTS: String(requests.length),
+    },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
+  const verdicts = new Map<number, RequestVerdict>();
+  for (const line of String(result.stdout).split('\n')) {
+    const match = /^verdict ([0-9]+) ?(.*)$/.exec(line);
+    if (match) verdicts.set(Number(match[1]), { accepted: match[2] === '', error: match[2] ?? '' });
+  }
+  return requests.map((_, i) => {
+    const verdict = verdicts.get(i + 1);
+    if (verdict === undefined) {
+      throw new Error(
+        `no verdict for request ${i + 1} of ${requests.length} under ${shell.join(' ')}: exit ${result.exitCode}\n` +
+          `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+      );
+    }
+    return verdict;
+  });
+}
+
 /** The parsed report, or a failure that shows why it did not parse. */
 export function reportOf(run: JobRun): SiteReport {
   if (!run.parsed.ok) {
