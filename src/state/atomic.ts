@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { link, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { FileError } from './fs-errors.js';
 
@@ -39,8 +39,16 @@ async function writeTemporary(path: string, content: string): Promise<string> {
     dirname(path),
     `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
-  const handle = await open(temporary, 'wx', 0o644);
+  // Registered before the file exists: an interrupt while open() is under way must still find it (removing a name
+  // that was never created is harmless).
   pendingTemporaries.add(temporary);
+  let handle: FileHandle;
+  try {
+    handle = await open(temporary, 'wx', 0o644);
+  } catch (error) {
+    pendingTemporaries.delete(temporary);
+    throw error;
+  }
   try {
     try {
       await handle.writeFile(content, 'utf8');
