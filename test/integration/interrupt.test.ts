@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,13 @@ describe('interrupting a run with a job in flight', () => {
   ] as const)('%s: says the job keeps running, exits %i, and the rerun re-attaches', async (signal, code, what) => {
     const run = gridpkg(['plan', '-f', world.specFile, '--state-dir', world.stateDir, '-q']);
     await vi.waitFor(() => expect(existsSync(started)).toBe(true), { timeout: 30_000, interval: 50 });
+    // The shell starting is not yet the submission recorded: wait for the backend id in the ledger, else the
+    // interrupt can land in between and the job is (rightly) named as still being submitted.
+    const entry = join(world.stateDir, 'ledger', 'site-a.json');
+    await vi.waitFor(async () => expect(await readFile(entry, 'utf8')).toContain('"backendId"'), {
+      timeout: 30_000,
+      interval: 50,
+    });
     run.child.kill(signal);
     const { code: exitCode, stderr } = await run.done;
     expect(exitCode).toBe(code);
