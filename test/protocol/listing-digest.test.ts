@@ -3,27 +3,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, parseReport } from '../../src/grid/protocol/index.js';
+import { AVAIL, probeReport as report } from './listing-fixture.js';
 
-const AVAIL = 'avail gsl-2.8 math/gsl\navail zlib-1.3.1 devel/zlib\n';
 const DIGEST = `sha256:${createHash('sha256').update(AVAIL).digest('hex')}`;
-
-function probeReport(middle: string): string {
-  return [
-    'gridpkg-report 1',
-    'job j1',
-    'mode probe',
-    'swdir /sw',
-    'lock acquired',
-    'pkgsrc present /sw/pkg 20170419',
-    'fingerprint before sha256:1',
-    'pkg gsl-2.7 math/gsl no',
-    `${middle}audit-status clean`,
-    'fingerprint after sha256:1',
-    'status ok',
-    'end',
-    '',
-  ].join('\n');
-}
+const probeReport = (middle: string) => report(middle, ['pkg gsl-2.7 math/gsl no']);
 
 describe('repository-digest in a report', () => {
   it('reads a listing sent with its digest', () => {

@@ -5,26 +5,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReport } from '../../src/grid/protocol/index.js';
 import { ListingStore, listingDigest } from '../../src/state/listings.js';
+import { AVAIL, probeReport as report } from '../protocol/listing-fixture.js';
 
-const AVAIL = 'avail gsl-2.8 math/gsl\navail zlib-1.3.1 devel/zlib\n';
 const DIGEST = listingDigest(AVAIL);
-
-function report(middle: string): string {
-  return [
-    'gridpkg-report 1',
-    'job j1',
-    'mode probe',
-    'swdir /sw',
-    'lock acquired',
-    'pkgsrc present /sw/pkg 20170419',
-    'fingerprint before sha256:1',
-    `${middle}audit-status clean`,
-    'fingerprint after sha256:1',
-    'status ok',
-    'end',
-    '',
-  ].join('\n');
-}
 
 describe('ListingStore', () => {
   let stateDir: string;
