@@ -451,6 +451,62 @@ describe('parseReport', () => {
     expect(problem(parseReport(edit(5, 'fact hostname again'))).message).toMatch(/duplicate fact/);
   });
 
+  // The pkg and dep lines that make up most of a report take a quicker path; lines at its edges must be judged
+  // exactly as the token-by-token rules judge them (docs/site-job-protocol.md).
+  it('judges pkg and dep lines at the edges of the quick path by the full rules', () => {
+    const pkg = lineOf('pkg oldtool');
+    const refused: Array<[string, RegExp]> = [
+      ['pkg foo--1.0 cat/foo no', /bad pkg PKGNAME/],
+      ['pkg .foo-1.0 cat/foo no', /bad pkg PKGNAME/],
+      ['pkg -foo-1.0 cat/foo no', /bad pkg PKGNAME/],
+      ['pkg foo-x1.0 cat/foo no', /bad pkg PKGNAME/],
+      ['pkg foo-1.0 cat/.. no', /bad pkg PKGPATH/],
+      ['pkg foo-1.0 ../foo no', /bad pkg PKGPATH/],
+      ['pkg foo-1.0 cat/foo/bar no', /bad pkg PKGPATH/],
+      ['pkg foo-1.0 cat/foo maybe', /automatic flag/],
+      ['pkg foo-1.0 cat/foo no extra', /found more/],
+      [`pkg foo-1.0 cat/${'x'.repeat(1100)} no`, /bad pkg PKGPATH/],
+      ['pkg fftw-3.3.10 math/fftw yes', /duplicate pkg/],
+    ];
+    for (const [line, message] of refused) {
+      expect(problem(parseReport(edit(pkg, line))), line.slice(0, 60)).toEqual({
+        line: pkg,
+        message: expect.stringMatching(message),
+      });
+    }
+    const accepted = report(parseReport(edit(pkg, 'pkg x_+-1.0 - yes\npkg a.b-2.0nb1 c.at/.x no')));
+    expect(accepted.installed).toEqual(
+      expect.arrayContaining([
+        { pkgname: 'x_+-1.0', pkgpath: undefined, automatic: true },
+        { pkgname: 'a.b-2.0nb1', pkgpath: 'c.at/.x', automatic: false },
+      ]),
+    );
+    const dep = lineOf('dep root-6.30.02 gsl');
+    expect(problem(parseReport(edit(dep, 'dep root-6.30.02 -gsl')))).toEqual({
+      line: dep,
+      message: 'bad dep pattern',
+    });
+    expect(problem(parseReport(edit(dep, 'dep zlib-1.0 gsl>=2')))).toEqual({
+      line: dep,
+      message: 'dep of zlib-1.0, which is not listed as installed',
+    });
+    expect(problem(parseReport(edit(dep, 'dep root-6.30.02 {gsl')))).toEqual({
+      line: dep,
+      message: 'bad dep pattern',
+    });
+    expect(problem(parseReport(edit(dep, 'dep root-6.30.02 gsl>=2\tx'))).line).toBe(dep);
+    expect(problem(parseReport(edit(pkg, 'dep gsl-2.8 zlib>=1\npkg foo-1.0 cat/foo no'))).message).toBe(
+      'pkg line out of order',
+    );
+    const deps = report(
+      parseReport(edit(dep, 'dep root-6.30.02 gsl>=2.7,x\ndep root-6.30.02 gsl-[0-9]*')),
+    ).dependencies;
+    expect(deps.slice(0, 2)).toEqual([
+      { pkgname: 'root-6.30.02', pattern: 'gsl>=2.7,x' },
+      { pkgname: 'root-6.30.02', pattern: 'gsl-[0-9]*' },
+    ]);
+  });
+
   it('reports lines out of order', () => {
     const n = lineOf('pkg fftw');
     const p = problem(parseReport(edit(n, 'pkg fftw-3.3.10 math/fftw yes\nfact user sgm')));

@@ -12,7 +12,6 @@ import {
   isFactKey,
   isFileName,
   isFingerprint,
-  isFreeText,
   isJobId,
   isListingDigest,
   isPattern,
@@ -102,9 +101,10 @@ export function parseReport(text: string | undefined): ParsedReport {
 
 function parse(text: string | undefined): SiteReport {
   if (text === undefined) throw new Problem(undefined, 'no report');
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  if (lines.length === 0) throw new Problem(1, 'empty report');
+  if (text === '') throw new Problem(1, 'empty report');
+  // The text is read line by line from positions, not split: the quick paths below match in place, so the lines
+  // that make up nearly all of a report are never copied out as strings of their own.
+  const length = text.endsWith('\n') ? text.length - 1 : text.length;
 
   const report: SiteReport = {
     protocol: 1,
@@ -127,7 +127,8 @@ function parse(text: string | undefined): SiteReport {
     status: 'error',
     statusMessage: '',
   };
-  const installed = new Set<string>();
+  // PKGNAME -> the string kept in report.installed: `dep` lines refer to it rather than keep copies of their own.
+  const installed = new Map<string, string>();
   const available = new Set<string>();
   // The `avail` lines exactly as sent: a listing that names its digest must hash to it.
   const listingHash = createHash('sha256');
@@ -141,11 +142,69 @@ function parse(text: string | undefined): SiteReport {
   const fail: Fail = (message) => {
     throw new Problem(n, message);
   };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] as string;
-    n = i + 1;
+  // The character check runs once over the whole text; the loop only needs to know which line fails it first.
+  const badLine = firstLineWithBadCharacter(text);
+  let at = 0;
+  let more = true;
+  while (more) {
+    n++;
     if (ended) fail('text after end');
-    if (!isFreeText(line)) fail('control or non-ASCII character');
+    if (n > 1) {
+      // Quick paths for the lines that make up nearly all of a report, one per installed package and dependency:
+      // one sticky regular expression matched in place instead of cutting and checking token by token. They take
+      // only lines the general path below accepts, with the same result; every other line (and every error) goes
+      // the general way. A quick line is never the last line (which must be `end`).
+      if (rank <= RANK.pkg) {
+        QUICK_PKG.lastIndex = at;
+        const m = QUICK_PKG.exec(text);
+        const next = QUICK_PKG.lastIndex;
+        if (m !== null && next - at <= MAX_QUICK_LINE && next <= length) {
+          const pkgname = m[1] as string;
+          const pkgpath = m[2] as string;
+          if (isQuickPkgName(pkgname) && !installed.has(pkgname)) {
+            if (rank < RANK.pkg) {
+              seen.add('pkg');
+              rank = RANK.pkg;
+            }
+            installed.set(pkgname, pkgname);
+            report.installed.push({
+              pkgname,
+              pkgpath: pkgpath === '-' ? undefined : pkgpath,
+              automatic: m[3] === 'yes',
+            });
+            at = next;
+            continue;
+          }
+        }
+      }
+      if (rank <= RANK.dep) {
+        QUICK_DEP.lastIndex = at;
+        const m = QUICK_DEP.exec(text);
+        const next = QUICK_DEP.lastIndex;
+        if (m !== null && next - at <= MAX_QUICK_LINE && next <= length) {
+          const pkgname = installed.get(m[1] as string);
+          if (pkgname !== undefined) {
+            if (rank < RANK.dep) {
+              seen.add('dep');
+              rank = RANK.dep;
+            }
+            report.dependencies.push({ pkgname, pattern: m[2] as string });
+            at = next;
+            continue;
+          }
+        }
+      }
+    }
+
+    let eol = text.indexOf('\n', at);
+    if (eol < 0 || eol >= length) {
+      eol = length;
+      more = false;
+    }
+    const line = text.slice(at, eol);
+    at = eol + 1;
+    if (n === badLine) fail('control or non-ASCII character');
+
     if (n === 1) {
       if (line === HEADER) continue;
       if (line.startsWith('gridpkg-report ')) fail(`unsupported report version: ${line.slice(15, 40)}`);
@@ -292,7 +351,7 @@ function parse(text: string | undefined): SiteReport {
         if (pkgpath !== '-' && !isPkgPath(pkgpath)) fail('bad pkg PKGPATH');
         if (automatic !== 'yes' && automatic !== 'no') fail('automatic flag must be yes or no');
         if (installed.has(pkgname)) fail(`duplicate pkg ${pkgname}`);
-        installed.add(pkgname);
+        installed.set(pkgname, pkgname);
         const pkg: InstalledPackage = {
           pkgname,
           pkgpath: pkgpath === '-' ? undefined : pkgpath,
@@ -368,7 +427,7 @@ function parse(text: string | undefined): SiteReport {
     }
   }
 
-  if (!ended) throw new Problem(lines.length, 'truncated report: no end line');
+  if (!ended) throw new Problem(n, 'truncated report: no end line');
   if (report.repositoryDigest?.listing === 'sent') {
     const digest = `sha256:${listingHash.digest('hex')}`;
     if (digest !== report.repositoryDigest.digest)
@@ -441,6 +500,32 @@ function checkConsistency(report: SiteReport, statusLine: number | undefined): v
     fail('software-area is reported only with pkgsrc present');
   if (report.pkgsrc?.state === 'foreign-pkgdb' && (report.status !== 'error' || report.fingerprintBefore))
     fail("a job that found another prefix's package database must stop there with status error");
+}
+
+/**
+ * Lines the quick paths take, newline included: `pkg PKGNAME PKGPATH|- yes|no` and `dep PKGNAME PATTERN`, where no
+ * token starts with '-', no PKGPATH part with '.' (so none is '.' or '..') and a PATTERN has no braces or commas
+ * (nothing to count). Up to MAX_QUICK_LINE characters, so every token is within MAX_TOKEN_LENGTH. The PKGNAME rule
+ * a regular expression cannot say simply is in isQuickPkgName.
+ */
+const MAX_QUICK_LINE = 512;
+const PKGNAME = '[A-Za-z0-9_+][A-Za-z0-9._+-]*-[0-9][A-Za-z0-9._+]*';
+const PATH_PART = '[A-Za-z0-9_+][A-Za-z0-9._+-]*';
+const QUICK_PKG = new RegExp(`pkg (${PKGNAME}) (-|${PATH_PART}/${PATH_PART}) (yes|no)\n`, 'y');
+const QUICK_DEP = new RegExp(`dep (${PKGNAME}) ([A-Za-z0-9._+<>=*?[\\]][A-Za-z0-9._+<>=*?[\\]-]*)\n`, 'y');
+
+/** The PKGBASE (before the last '-') of a PKGNAME does not end in '-'. */
+function isQuickPkgName(pkgname: string): boolean {
+  return pkgname.charCodeAt(pkgname.lastIndexOf('-') - 1) !== 0x2d;
+}
+
+/** The number of the first line with a character outside printable ASCII, or 0 when there is none. */
+function firstLineWithBadCharacter(text: string): number {
+  const at = text.search(/[^\n\x20-\x7e]/);
+  if (at < 0) return 0;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 /** Cuts `count` single-space-separated tokens off `rest`; whatever follows is free text. */
