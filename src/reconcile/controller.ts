@@ -30,6 +30,8 @@ export interface ControllerOptions {
 
 export function createJobContext(options: ControllerOptions): JobContext {
   const backends = new Map<string, GridBackend>();
+  // One listings store for the jobs and the saved observations: both hand out its one in-memory copy per digest.
+  const listings = new ListingStore(options.stateDir);
   // Every job event also goes to a JSON-lines log in the state directory: what cron and CI runs leave behind.
   const log = openLog(options.stateDir);
   const show = options.progress;
@@ -44,8 +46,8 @@ export function createJobContext(options: ControllerOptions): JobContext {
       return backend;
     },
     ledger: new Ledger(options.stateDir),
-    observations: new ObservationStore(options.stateDir),
-    listings: new ListingStore(options.stateDir),
+    observations: new ObservationStore(options.stateDir, listings),
+    listings,
     queue: new SiteQueue(),
     // One poller for the whole process: jobs of sites behind one batch system or CE share each status call.
     poller: new StatusPoller(),

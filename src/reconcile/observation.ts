@@ -25,6 +25,8 @@ export interface KnownObservation {
   /** Packages the repository offers; empty when the site could not read it. */
   available: AvailablePackage[];
   repositoryReadable: boolean;
+  /** The digest of the repository listing (`repository-digest`), under which the state directory keeps it. */
+  repositoryDigest?: string;
   /**
    * The prefix the repository's packages are built for (their @cwd), when the job could tell: pkg_add installs
    * them there whatever the site's prefix is.
@@ -102,6 +104,7 @@ export function observationFromReport(site: string, report: SiteReport, observed
     dependencies: report.dependencies,
     available: report.available,
     repositoryReadable: report.available.length > 0,
+    ...(report.repositoryDigest ? { repositoryDigest: report.repositoryDigest.digest } : {}),
     ...(report.repositoryPrefix !== undefined ? { repositoryPrefix: report.repositoryPrefix } : {}),
     audit: report.audit,
     host: { os: report.facts.os, arch: report.facts.arch },

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseListing } from '../grid/protocol/report.js';
 import type { AvailablePackage } from '../grid/protocol/types.js';
 import { writeFileAtomic } from './atomic.js';
 import { errnoCode, FileError } from './fs-errors.js';
@@ -107,6 +108,51 @@ export class ListingStore {
     const at = match.index;
     const text = `${reportText.slice(0, at)}repository-digest ${digest} sent\n${listing}${reportText.slice(at + match[0].length + 1)}`;
     return { ok: true, text, joined: digest };
+  }
+
+  /** Whether the store holds a listing under `digest` (its file exists; its content is checked when read). */
+  async has(digest: string): Promise<boolean> {
+    if (this.parsed.has(digest)) return true;
+    return stat(this.path(digest)).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  }
+
+  /**
+   * The packages of the listing kept under `digest`, parsed once per process and shared like fresh ones (see
+   * `shared`). Says why it cannot be used: not there, unreadable, damaged (content of another digest) or not a
+   * listing.
+   */
+  async load(
+    digest: string,
+  ): Promise<{ ok: true; available: AvailablePackage[] } | { ok: false; reason: string }> {
+    const known = this.parsed.get(digest);
+    if (known) return { ok: true, available: known };
+    let text: string;
+    try {
+      text = await readTextFile(this.path(digest), `the repository listing ${digest}`, MAX_LISTING_BYTES);
+    } catch (error) {
+      const missing = error instanceof FileError && error.code === 'ENOENT';
+      return {
+        ok: false,
+        reason: missing
+          ? `its repository listing ${digest} is no longer in the state directory`
+          : `its repository listing ${digest} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+    if (listingDigest(text) !== digest)
+      return {
+        ok: false,
+        reason: `its repository listing ${digest} is damaged (its content has another digest)`,
+      };
+    const parsed = parseListing(text);
+    if (!parsed.ok)
+      return {
+        ok: false,
+        reason: `its repository listing ${digest} is not a listing (line ${parsed.problem.line}: ${parsed.problem.message})`,
+      };
+    return { ok: true, available: this.shared(digest, parsed.available) };
   }
 
   /** Forgets a damaged or missing listing so that the next request does not name it. */

@@ -4,18 +4,22 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readJsonAsset } from '../assets.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
-import type { Observation } from '../reconcile/observation.js';
+import type { KnownObservation, Observation } from '../reconcile/observation.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { printable } from '../report/untrusted.js';
 import { writeFileAtomic } from './atomic.js';
 import { errnoCode, FileError } from './fs-errors.js';
+import { ListingStore } from './listings.js';
 import { readTextFile } from './read-capped.js';
 
 /** Far above any real site (tens of thousands of packages, the repository listing included). */
 export const MAX_OBSERVATION_BYTES = 64 * 1024 * 1024;
 
 const schema = readJsonAsset('schemas/observation.schema.json') as object;
-const validate = new Ajv2020({ allErrors: false, strict: true }).compile<Observation>(schema);
+const validate = new Ajv2020({ allErrors: false, strict: true }).compile<StoredObservation>(schema);
+
+/** An observation as its file holds it: a known one may name its listing by digest (kept in the listings store). */
+type StoredObservation = Observation | (Omit<KnownObservation, 'available'> & { available: string });
 
 /** An observation file that exists but cannot be used: its message says what is wrong with it. */
 export class ObservationFileError extends FileError {
@@ -23,7 +27,15 @@ export class ObservationFileError extends FileError {
 }
 
 export class ObservationStore {
-  constructor(private readonly stateDir: string) {}
+  /**
+   * `listings`: where the repository listings are kept by digest. An observation whose listing is there is saved
+   * without it and gets the shared in-memory copy back when loaded: a thousand sites reading one 25,000-package
+   * repository then keep one listing on disk and in memory, not a thousand. Share the store the jobs use.
+   */
+  constructor(
+    private readonly stateDir: string,
+    private readonly listings: ListingStore = new ListingStore(stateDir),
+  ) {}
 
   private path(site: string): string {
     return join(this.stateDir, 'observations', `${site}.json`);
@@ -35,8 +47,17 @@ export class ObservationStore {
     await mkdir(join(this.stateDir, 'observations'), { recursive: true }).catch((error: unknown) => {
       throw FileError.from(`could not save ${what.what} to`, path, error);
     });
+    const stored = await this.withoutKeptListing(observation);
     // The reason of an unknown observation quotes job output: stored with escapes, decoded exactly by JSON.parse.
-    await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(observation, null, 2))}\n`, what);
+    await writeFileAtomic(path, `${asciiSafeJson(JSON.stringify(stored, null, 2))}\n`, what);
+  }
+
+  /** The observation as saved: its listing named by digest when the listings store keeps it. */
+  private async withoutKeptListing(observation: Observation): Promise<StoredObservation> {
+    if (observation.state !== 'known') return observation;
+    const digest = observation.repositoryDigest;
+    if (digest === undefined || !(await this.listings.has(digest))) return observation;
+    return { ...observation, available: digest };
   }
 
   /**
@@ -74,7 +95,11 @@ export class ObservationStore {
       );
     }
     if (value.site !== site) throw bad(`it describes site ${printable(value.site, 64)}, not ${site}`);
-    return value;
+    if (value.state === 'unknown' || typeof value.available !== 'string') return value as Observation;
+    // Saved with its listing named by digest: joined back from the listings store.
+    const listing = await this.listings.load(value.available);
+    if (!listing.ok) throw bad(printable(listing.reason, 400));
+    return { ...value, available: listing.available };
   }
 
   /** The raw report a job left, if it left one. */

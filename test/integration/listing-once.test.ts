@@ -7,7 +7,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { availableShells, World } from './harness.js';
+import { availableShells, cli, World } from './harness.js';
 
 /** The saved raw reports, oldest job first (job ids start with a timestamp). */
 async function reports(world: World): Promise<string[]> {
@@ -52,6 +52,20 @@ describe.each(availableShells())('repository listing once per digest, job script
       expect(text).toMatch(/^repository-digest sha256:[0-9a-f]{64} known$/m);
       expect(text).not.toMatch(/^avail /m);
     }
+    // The saved observations name the kept listing instead of holding a copy each, and are read back with it.
+    const saved = JSON.parse(await readFile(join(world.stateDir, 'observations', 'site-a.json'), 'utf8'));
+    expect(saved.available).toBe(stored[0]?.replace('-', ':'));
+    const imported = await cli([
+      'import',
+      '-f',
+      world.specFile,
+      '--state-dir',
+      world.stateDir,
+      '--site',
+      'site-a',
+    ]);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
 
     // A lost store names nothing, so the job sends the listing again (a report naming a digest the store lost
     // meanwhile is test/state/listings.test.ts).

@@ -1,6 +1,6 @@
 // The site job protocol, version 1 (docs/site-job-protocol.md): request encoder, report parser, token sets.
 export { describeLockOwner, parseLockOwner } from './lock-owner.js';
-export { extractReportFromStdout, parseReport } from './report.js';
+export { extractReportFromStdout, parseListing, parseReport } from './report.js';
 export { encodeRequest, ProtocolError } from './request.js';
 export {
   isAbsolutePath,

@@ -12,6 +12,7 @@ import {
   isFactKey,
   isFileName,
   isFingerprint,
+  isFreeText,
   isJobId,
   isListingDigest,
   isPattern,
@@ -435,6 +436,39 @@ function parse(text: string | undefined): SiteReport {
   }
   checkConsistency(report, statusLine);
   return report;
+}
+
+/**
+ * A repository listing as kept in the state directory (state/listings.ts): the `avail` lines of a report and nothing
+ * else, judged by the same rules. A package listed twice is kept once, as in a report.
+ */
+export function parseListing(
+  text: string,
+): { ok: true; available: AvailablePackage[] } | { ok: false; problem: { line: number; message: string } } {
+  const available: AvailablePackage[] = [];
+  const names = new Set<string>();
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  let n = 0;
+  const fail: Fail = (message) => {
+    throw new Problem(n, message);
+  };
+  try {
+    for (const line of lines) {
+      n++;
+      if (!line.startsWith('avail ')) fail('not an avail line');
+      if (!isFreeText(line)) fail('control or non-ASCII character');
+      const pkg = parseAvail(line.slice(6), fail);
+      if (!names.has(pkg.pkgname)) {
+        names.add(pkg.pkgname);
+        available.push(pkg);
+      }
+    }
+  } catch (error) {
+    if (error instanceof Problem) return { ok: false, problem: { line: n, message: error.message } };
+    throw error;
+  }
+  return { ok: true, available };
 }
 
 /**
