@@ -54,6 +54,26 @@ export function selectSites(sites: readonly DesiredState[], selection: SiteSelec
   return chosen;
 }
 
+/** Whether any selection option was given. */
+export function isSelecting(selection: SiteSelection): boolean {
+  return selection.site !== undefined || selection.exclude !== undefined || selection.where !== undefined;
+}
+
+/**
+ * The warning a partial run prints (as Terraform's "resource targeting is in effect"): the other sites were neither
+ * observed nor changed, so the run says nothing about them. Undefined when every site is chosen.
+ */
+export function partialRunNote(
+  chosen: readonly DesiredState[],
+  all: readonly DesiredState[],
+): string | undefined {
+  if (chosen.length === all.length) return undefined;
+  return (
+    `Note: only ${chosen.length} of the spec's ${all.length} sites are selected (--site, --exclude, --where); ` +
+    'the others are neither observed nor changed by this run.\n'
+  );
+}
+
 function whereFilter(
   sites: readonly DesiredState[],
   where: string | undefined,

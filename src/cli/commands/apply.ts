@@ -12,8 +12,16 @@ import { type LoadedSpec, loadSpec, SpecError } from '../../spec/index.js';
 import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import type { CliIO } from '../io.js';
+import {
+  addSelectionOptions,
+  isSelecting,
+  partialRunNote,
+  type SiteSelection,
+  SiteSelectionError,
+  selectSites,
+} from '../site-selection.js';
 
-export interface ApplyOptions extends SiteCommandOptions {
+export interface ApplyOptions extends SiteCommandOptions, SiteSelection {
   autoApprove?: boolean;
   /** -f was given on the command line (not its default): with PLANFILE it must name the plan's spec. */
   fileGiven?: boolean;
@@ -24,23 +32,25 @@ export function registerApplyCommand(
   io: CliIO,
   setExit: (code: ExitCodeValue) => void,
 ): void {
-  addSiteOptions(
-    program
-      .command('apply [planfile]')
-      .summary('make the sites match the spec')
-      .description(
-        'Without PLANFILE: probes and plans like `gridpkg plan`, shows the plan, asks for confirmation and applies it. ' +
-          'With PLANFILE (from `gridpkg plan -out`): applies exactly that plan without asking, with the state ' +
-          'directory it was made with, and only while its spec is unchanged; a plan is carried out once per site ' +
-          '(a re-run re-attaches to its jobs or reports what they did). ' +
-          'Each drifted site gets one apply job (never two jobs on one site at once). The job refuses with "stale" ' +
-          'when the site changed since its observation; then run `gridpkg plan` again.',
-      ),
+  addSelectionOptions(
+    addSiteOptions(
+      program
+        .command('apply [planfile]')
+        .summary('make the sites match the spec')
+        .description(
+          'Without PLANFILE: probes and plans like `gridpkg plan`, shows the plan, asks for confirmation and applies it. ' +
+            'With PLANFILE (from `gridpkg plan -out`): applies exactly that plan without asking, with the state ' +
+            'directory it was made with, and only while its spec is unchanged; a plan is carried out once per site ' +
+            '(a re-run re-attaches to its jobs or reports what they did). ' +
+            'Each drifted site gets one apply job (never two jobs on one site at once). The job refuses with "stale" ' +
+            'when the site changed since its observation; then run `gridpkg plan` again.',
+        ),
+    ),
   )
     .option('--auto-approve', 'do not ask for confirmation (also -auto-approve)')
     .addHelpText(
       'after',
-      '\nExamples:\n  gridpkg apply\n  gridpkg apply --auto-approve\n  gridpkg apply tonight.plan',
+      '\nExamples:\n  gridpkg apply\n  gridpkg apply --auto-approve\n  gridpkg apply tonight.plan\n  gridpkg apply --site nikhef',
     )
     .action(async (planfile: string | undefined, options: ApplyOptions, command: Command) =>
       setExit(
@@ -61,15 +71,23 @@ export async function runApply(
   let plan: Plan;
   let context: JobContext;
   if (planfile) {
+    if (isSelecting(options))
+      throw new SiteSelectionError(
+        `--site, --exclude and --where choose the sites to plan; ${printable(planfile)} applies the sites it was made for. ` +
+          'Make a plan of the sites you want with `gridpkg plan --site … -out FILE`',
+      );
     const saved = await readPlanFile(planfile);
     await checkSavedPlan(planfile, saved, options);
     plan = saved;
     context = jobContextFor(saved.stateDir, io, options);
   } else {
     const spec = await loadSpec(options.file);
+    const sites = selectSites(spec.sites, options);
+    const partial = partialRunNote(sites, spec.sites);
+    if (partial) io.err(partial);
     // One context for planning and applying: one site queue serializes both phases.
     context = jobContextFor(stateDirFor(options.file, options.stateDir), io, options);
-    plan = await planSites(context, spec.sites, {
+    plan = await planSites(context, sites, {
       concurrency: options.concurrency,
       specFile: resolve(spec.file),
       specDigest: specDigest(spec.files),
