@@ -55,7 +55,7 @@ export function parseDuration(value: string): number {
   return Number(match[1]) * unit * 1000;
 }
 
-function parseBool(value: string): boolean {
+export function parseBool(value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0') return false;
   throw new InvalidArgumentError('expected true or false');

@@ -6,6 +6,7 @@ import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerConvergeCommand } from './commands/converge.js';
+import { registerForceUnlockCommand } from './commands/force-unlock.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
@@ -59,6 +60,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerImportCommand(program, io, setExit);
   registerConvergeCommand(program, io, setExit);
   registerStatusCommand(program, io, setExit);
+  registerForceUnlockCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);
   registerPkgCommand(program, setExit);
   registerVersionCommand(program, io, version);

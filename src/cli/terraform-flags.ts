@@ -1,6 +1,6 @@
 /**
  * Terraform users type `-out=FILE`, `-auto-approve`, `-detailed-exitcode`, `-input=false`, `-lock-timeout=30s`,
- * `-json` and `-parallelism=N` with one dash;
+ * `-json`, `-force` (force-unlock) and `-parallelism=N` with one dash;
  * commander would read `-out` as the short flags -o -u -t (and `-parallelism=2` as `-p arallelism=2`). Rewrite
  * exactly these spellings to their long forms before parsing; Terraform's `-parallelism` (one dash or two) is
  * gridpkg's `--concurrency`.
@@ -13,6 +13,7 @@ const SINGLE_DASH_LONG = [
   'input',
   'lock-timeout',
   'json',
+  'force',
 ];
 const RENAMED: Readonly<Record<string, string>> = { parallelism: 'concurrency' };
 

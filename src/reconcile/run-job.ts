@@ -291,7 +291,7 @@ async function reattach(
       }
     }
     if (await context.ledger.dropAbandonedIntent(entry)) return undefined;
-    if (Date.now() >= waitUntil) throw new SiteBusyError(busyMessage(context, entry));
+    if (Date.now() >= waitUntil) throw new SiteBusyError(busyMessage(entry));
     if (waitingFor !== entry.jobId) {
       waitingFor = entry.jobId;
       announce(context, {
@@ -310,12 +310,13 @@ function ownerText(entry: LedgerEntry): string {
 }
 
 /** Says plainly who holds the site; advises removing the entry only when its owner cannot be seen from here. */
-function busyMessage(context: JobContext, entry: LedgerEntry): string {
+function busyMessage(entry: LedgerEntry): string {
   const held =
     `${entry.site}: another gridpkg (${ownerText(entry)}) has been submitting ${entry.mode} job ${entry.jobId} ` +
     `since ${entry.createdAt} and has not finished; this site was left alone`;
   return ownerAlive(entry) === undefined
-    ? `${held}. Run again later; only if that process is gone, remove ${context.ledger.activePath(entry.site)}`
+    ? `${held}. Run again later; only if that process is gone, free the site with ` +
+        `\`gridpkg force-unlock ${entry.site} ${entry.jobId}\``
     : `${held}. Run again once it is done`;
 }
 

@@ -232,7 +232,7 @@ describe('a site another live gridpkg is submitting to', () => {
       JSON.stringify({ ...entry, owner: { host: 'ui.example.org', pid: 4242 } }),
     );
     await expect(runSiteJob(context, desired([]), 'probe')).rejects.toThrow(
-      /another gridpkg \(pid 4242 on ui\.example\.org\) .* Run again later; only if that process is gone, remove \S+site-a\.json$/,
+      /another gridpkg \(pid 4242 on ui\.example\.org\) .* Run again later; only if that process is gone, free the site with `gridpkg force-unlock site-a \S+`$/,
     );
   });
 });
