@@ -94,6 +94,40 @@ describe('Terraform habits', () => {
     expect(code).toBe(2);
   });
 
+  it('-lock-timeout on apply PLANFILE waits for the lock, then applies the plan once', async () => {
+    const planFile = join(world.stateDir, '..', 'gsl.plan');
+    expect((await world.run('plan', '-out', planFile, '--detailed-exitcode')).code).toBe(2);
+    const lock = join(site.swdir, '.gridpkg-lock');
+    await mkdir(lock);
+    await writeFile(
+      join(lock, 'owner'),
+      `other-job wn-1.example.org 4242 ${Math.floor(Date.now() / 1000)}\n`,
+    );
+    let stderr = '';
+    let stdout = '';
+    const io: CliIO = {
+      out: (text) => {
+        stdout += text;
+      },
+      err: (text) => {
+        stderr += text;
+        if (text.includes('trying again')) void rm(lock, { recursive: true, force: true });
+      },
+      confirm: async () => undefined,
+      style: plainStyle,
+      errStyle: plainStyle,
+    };
+    const code = await runCli(['apply', planFile, '-lock-timeout=5m'], io);
+    expect(stderr).toContain('the site lock is held by another job; trying again in 2 s (-lock-timeout)');
+    expect(stdout).toContain('applied');
+    expect(code).toBe(0);
+    expect(await world.installed('site-a')).toEqual(['gsl-2.8']);
+    // The job that found the lock did nothing; the plan was carried out by the next one, once.
+    const again = await world.run('apply', planFile);
+    expect(again.stdout).toContain('already applied by job');
+    expect(again.code).toBe(0);
+  });
+
   it('without -lock-timeout a locked site is unknown at once', async () => {
     const lock = join(site.swdir, '.gridpkg-lock');
     await mkdir(lock);
@@ -122,7 +156,7 @@ describe('command line', () => {
   });
 
   it('shows --no-color in the help of every command', async () => {
-    for (const command of ['init', 'plan', 'apply', 'show', 'validate', 'import', 'version']) {
+    for (const command of ['init', 'plan', 'apply', 'show', 'validate', 'import', 'version', 'force-unlock']) {
       const run = await cli([command, '--help']);
       expect(run.code, command).toBe(0);
       expect(run.stdout, command).toContain('--no-color');
