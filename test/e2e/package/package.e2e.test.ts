@@ -1,7 +1,7 @@
 /**
  * The `gridpkg` command as users get it: the npm package (`npm pack`, then `npm install -g` into a temporary
- * prefix) and the self-contained executable (`npm run build:exe`), each run as a separate program against a
- * simulated local site (the pkgsrc simulator, a test and demo double). Slow (a build, an npm install, a 100 MB
+ * prefix; `npm link` from the checkout into another) and the self-contained executable (`npm run build:exe`), each
+ * run as a separate program against a simulated local site (the pkgsrc simulator, a test and demo double). Slow (a build, an npm install, a 100 MB
  * executable): an end-to-end suite.
  */
 import { execFile } from 'node:child_process';
@@ -23,11 +23,16 @@ interface Result {
 }
 
 /** Runs a program to its end; a non-zero exit is a result, not an exception. */
-async function exec(file: string, args: string[], cwd = ROOT): Promise<Result> {
+async function exec(
+  file: string,
+  args: string[],
+  cwd = ROOT,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Result> {
   try {
     const { stdout, stderr } = await run(file, args, {
       cwd,
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...env, NO_COLOR: '1' },
       maxBuffer: 64 * 1024 * 1024,
     });
     return { code: 0, stdout, stderr };
@@ -97,6 +102,21 @@ describe('the npm package', () => {
     ]);
     expect(install.stderr).not.toMatch(/ERR!/);
     expect(install.code).toBe(0);
+    await expectWorkingCommand(join(prefix, 'bin', 'gridpkg'));
+  });
+
+  it('is put on the PATH by npm link, as the README sets it up from a checkout', async () => {
+    expect((await exec('npm', ['run', 'build'])).code).toBe(0);
+    // npm link links into npm's global prefix: a temporary one keeps the machine's untouched. The npm_* settings
+    // that `npx vitest` passes down (its own prefixes among them) are left out, as in a user's shell.
+    const prefix = join(tmp, 'link-prefix');
+    const userEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+    const link = await exec('npm', ['link', '--no-audit', '--no-fund', '--ignore-scripts'], ROOT, {
+      ...userEnv,
+      npm_config_prefix: prefix,
+    });
+    expect(link.stderr).not.toMatch(/ERR!/);
+    expect(link.code).toBe(0);
     await expectWorkingCommand(join(prefix, 'bin', 'gridpkg'));
   });
 });
