@@ -162,6 +162,20 @@ export class Ledger {
    * behind is broken at once instead of after lockStaleAfter.
    */
   async endedJobs(site: string, limit = ENDED_JOBS_NAMED): Promise<string[]> {
+    const recent = await this.recentHistory(site, limit * 4);
+    return recent
+      .filter((entry) => entry.jobState === 'done' || entry.jobState === 'failed')
+      .slice(0, limit)
+      .map((e) => e.jobId);
+  }
+
+  /** The site's last `limit` finished jobs, newest first (for reports); unreadable history files are skipped. */
+  async history(site: string, limit: number): Promise<FinishedEntry[]> {
+    return (await this.recentHistory(site, limit)).slice(0, limit);
+  }
+
+  /** Finished jobs among the site's `scan` newest history files (by their job id's stamp), newest end first. */
+  private async recentHistory(site: string, scan: number): Promise<FinishedEntry[]> {
     let names: string[];
     try {
       names = await readdir(this.historyDir);
@@ -174,18 +188,16 @@ export class Ledger {
       .filter((name) => name.startsWith(`${site}-`) && name.endsWith('.json'))
       .map((name) => ({ name, stamp: JOB_STAMP.exec(name)?.[1] ?? '' }))
       .sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0))
-      .slice(0, limit * 4);
-    const ended: Array<{ jobId: string; finishedAt: string }> = [];
+      .slice(0, scan);
+    const finished: FinishedEntry[] = [];
     for (const { name } of candidates) {
       const text = await readIfExists(join(this.historyDir, name), `the end of job ${name}`).catch(
         () => undefined,
       );
       const entry = text === undefined ? undefined : parseHistory(text);
-      if (entry?.site === site && (entry.jobState === 'done' || entry.jobState === 'failed'))
-        ended.push({ jobId: entry.jobId, finishedAt: entry.finishedAt });
+      if (entry?.site === site) finished.push(entry);
     }
-    ended.sort((a, b) => (a.finishedAt < b.finishedAt ? 1 : a.finishedAt > b.finishedAt ? -1 : 0));
-    return ended.slice(0, limit).map((e) => e.jobId);
+    return finished.sort((a, b) => (a.finishedAt < b.finishedAt ? 1 : a.finishedAt > b.finishedAt ? -1 : 0));
   }
 
   /** Drops an intent whose submitter died before submitting (same host, process gone). */
