@@ -6,7 +6,13 @@
  * of their own. Every string goes through escapeXml.
  */
 import { escapeXml as x } from '../markup.js';
-import type { DriftItem, DriftReport, RequirementCheck, SiteDrift } from './model.js';
+import {
+  type DriftItem,
+  type DriftReport,
+  describeItem,
+  type RequirementCheck,
+  type SiteDrift,
+} from './model.js';
 
 interface Case {
   name: string;
@@ -84,11 +90,9 @@ function requirementCase(check: RequirementCheck): Case {
 
 /** Drift fails and unknown errs; warnings and information make no case. */
 function itemOutcome(item: DriftItem): Case['outcome'] {
-  const message = [item.installed, item.reason, ...(item.advisories ?? []).map((a) => `${a.type} ${a.url}`)]
-    .filter(Boolean)
-    .join('; ');
-  if (item.severity === 'drift') return { tag: 'failure', message: message || item.kind, type: item.kind };
-  if (item.severity === 'unknown') return { tag: 'error', message: message || item.kind, type: item.kind };
+  const message = describeItem(item);
+  if (item.severity === 'drift') return { tag: 'failure', message, type: item.kind };
+  if (item.severity === 'unknown') return { tag: 'error', message, type: item.kind };
   return undefined;
 }
 

@@ -407,12 +407,27 @@ function ignoreRuleOf(change: PackageChange, rules: readonly IgnoreRule[]): Igno
   );
 }
 
+/** What pkgsrc's bootstrap installs as packages of their own: pkgsrc itself, never "not declared". */
+const PKGSRC_ITSELF = [
+  'archivers/pax',
+  'devel/bmake',
+  'lang/nawk',
+  'pkgtools/bootstrap-mk-files',
+  'pkgtools/cwrappers',
+  'pkgtools/libnbcompat',
+  'pkgtools/mtree',
+  'pkgtools/pkg_chk',
+  'pkgtools/pkg_install',
+  'sysutils/checkperms',
+  'textproc/nbsed',
+];
+
 /**
  * Packages installed by hand that the spec names nowhere (automatic ones came in as dependencies). They are drift
  * only where the site prunes: otherwise gridpkg leaves them alone and the report just lists them.
  */
 function undeclared(installed: readonly InstalledPackage[], plan: SitePlan): DriftItem[] {
-  const named = new Set(plan.desired.requirements.map((r) => r.pkgpath));
+  const named = new Set([...plan.desired.requirements.map((r) => r.pkgpath), ...PKGSRC_ITSELF]);
   for (const change of plan.changes) named.add(change.pkgpath);
   return installed
     .filter((p) => !p.automatic && (p.pkgpath === undefined || !named.has(p.pkgpath)))
@@ -468,8 +483,7 @@ function requirementCheck(
   const own = changes.find((c) => c.pkgpath === requirement.pkgpath);
   const installed = own?.from !== undefined ? { installed: own.from } : {};
   const mine = items.filter((i) => i.pkgpath === requirement.pkgpath && i.kind !== 'not-declared');
-  const describe = (list: DriftItem[]) =>
-    list.map((i) => `${i.kind}${i.reason ? `: ${i.reason}` : i.target ? ` (${i.target})` : ''}`).join('; ');
+  const describe = (list: DriftItem[]) => list.map(describeItem).join('; ');
   const unknown = mine.filter((i) => i.severity === 'unknown');
   const drift = mine.filter((i) => i.severity === 'drift');
   const ignored = mine.filter((i) => i.kind === 'ignored');
@@ -482,6 +496,21 @@ function requirementCheck(
     return { ...check(requirement), ...installed, result: 'ignored', message: why };
   }
   return { ...check(requirement), ...installed };
+}
+
+/** An item in one line of raw text: `wrong-version: installed zlib-1.2.13, wants zlib>=1.3, plan zlib-1.3.1`. */
+export function describeItem(item: DriftItem): string {
+  const parts = [
+    item.installed !== undefined ? `installed ${item.installed}` : '',
+    item.wanted !== undefined && item.kind !== 'not-declared' ? `wants ${item.wanted}` : '',
+    item.target !== undefined ? `plan ${item.target}` : '',
+    item.reason ?? '',
+    ...(item.advisories ?? []).map((a) => `${a.type} ${a.url}`),
+    item.ignore
+      ? `ignored: ${item.ignore.reason}${item.ignore.until ? ` (until ${item.ignore.until})` : ''}`
+      : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? `${item.kind}: ${parts.join(', ')}` : item.kind;
 }
 
 /** Package × site: every PKGPATH a selected site requires or holds, with the installed version and its state. */
