@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readJsonAsset } from '../assets.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
-import type { Observation } from '../reconcile/observation.js';
+import type { KnownObservation, Observation } from '../reconcile/observation.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { printable } from '../report/untrusted.js';
 import { writeFileAtomic } from './atomic.js';
@@ -75,6 +75,17 @@ export class ObservationStore {
     }
     if (value.site !== site) throw bad(`it describes site ${printable(value.site, 64)}, not ${site}`);
     return value;
+  }
+
+  /**
+   * The site's recorded known observation when it is at most `maxAgeMs` old at `now` (ms since 1970); undefined
+   * when there is none, it is unknown or older, or its file cannot be used (the caller then probes the site).
+   */
+  async loadRecent(site: string, maxAgeMs: number, now: number): Promise<KnownObservation | undefined> {
+    const observation = await this.load(site).catch(() => undefined);
+    if (observation?.state !== 'known') return undefined;
+    const age = now - Date.parse(observation.observedAt);
+    return age >= 0 && age <= maxAgeMs ? observation : undefined;
   }
 
   /** The raw report a job left, if it left one. */

@@ -34,7 +34,13 @@ describe('gridpkg drift', () => {
   const json = (stdout: string) => {
     const report = JSON.parse(stdout) as {
       summary: Record<string, number>;
-      sites: Array<{ site: string; sync: string; observation?: { source: string }; items: unknown[] }>;
+      sites: Array<{
+        site: string;
+        sync: string;
+        observation?: { source: string; byJob?: string };
+        items: unknown[];
+        history: Array<{ jobId: string; mode: string; jobState: string }>;
+      }>;
       vulnerabilities: Array<{ pkgname: string; sites: string[] }>;
     };
     expectValidDriftReport(report);
@@ -115,8 +121,19 @@ describe('gridpkg drift', () => {
       'json',
     );
     expect(run.code).toBe(2);
-    expect(json(run.stdout).sites.map((s) => s.observation?.source)).toEqual(['recorded', 'recorded']);
+    const report = json(run.stdout);
+    expect(report.sites.map((s) => s.observation?.source)).toEqual(['recorded', 'recorded']);
     expect(await world.finishedJobs()).toEqual(before);
+    // The history is the ledger's: the probe jobs of the earlier runs, newest first, the observing one among them.
+    const good = report.sites[0];
+    expect(good?.history.length).toBeGreaterThanOrEqual(3);
+    expect(good?.history.every((h) => h.mode === 'probe' && h.jobState === 'done')).toBe(true);
+    expect(good?.history[0]?.jobId).toBe(good?.observation?.byJob);
+  });
+
+  it('documents its exit codes in --help', async () => {
+    const run = await world.run('drift', '--help');
+    expect(run.stdout).toContain('Exit codes: 0 all selected sites in sync, 2 drift, 3 some site unknown');
   });
 
   it('refuses two formats on stdout before probing anything', async () => {

@@ -170,7 +170,10 @@ async function observeForDrift(
   const entries = await Promise.all(
     sites.map((desired) =>
       limit(async (): Promise<[string, SiteObservationUsed]> => {
-        const recorded = await recentObservation(context, desired.site, options.maxAge);
+        const recorded =
+          options.maxAge === undefined
+            ? undefined
+            : await context.observations.loadRecent(desired.site, options.maxAge, Date.now());
         if (recorded) return [desired.site, { observation: recorded, source: 'recorded' }];
         const { observation } = await observeSite(context, desired);
         return [desired.site, { observation, source: 'probed' }];
@@ -178,19 +181,6 @@ async function observeForDrift(
     ),
   );
   return new Map(entries);
-}
-
-/** The site's recorded known observation when it is younger than maxAge; a file that cannot be used is not. */
-async function recentObservation(
-  context: JobContext,
-  site: string,
-  maxAge: number | undefined,
-): Promise<Observation | undefined> {
-  if (maxAge === undefined) return undefined;
-  const observation = await context.observations.load(site).catch(() => undefined);
-  if (observation?.state !== 'known') return undefined;
-  const age = Date.now() - Date.parse(observation.observedAt);
-  return age >= 0 && age <= maxAge ? observation : undefined;
 }
 
 async function writeReports(
