@@ -256,14 +256,7 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
     const reason =
       `the last observation (${observation.observedAt}) is older than the limit of ` +
       `${Math.round(inputs.maxAgeMs / 1000)}s`;
-    return {
-      ...base,
-      ...observed,
-      sync: 'unknown',
-      unknownReason: reason,
-      items: [],
-      requirements: plan.desired.requirements.map((r) => unknownCheck(r, reason)),
-    };
+    return { ...base, ...observed, ...unknownSite(plan, reason) };
   }
   if (observation === undefined || observation.state === 'unknown') {
     const reason = observation?.reason ?? plan.reasons[0] ?? 'the site was not observed';
@@ -281,14 +274,7 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
         })),
       };
     }
-    return {
-      ...base,
-      ...observed,
-      sync: 'unknown',
-      unknownReason: reason,
-      items: [],
-      requirements: plan.desired.requirements.map((r) => unknownCheck(r, reason)),
-    };
+    return { ...base, ...observed, ...unknownSite(plan, reason) };
   }
   const items = [
     ...plan.changes.flatMap((change) => changeItems(change, plan.desired)),
@@ -313,6 +299,19 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
     ...(sync === 'unknown' ? { unknownReason: plan.reasons.join('; ') } : {}),
     items,
     requirements: plan.desired.requirements.map((r) => requirementCheck(r, plan.changes, items)),
+  };
+}
+
+/** A site gridpkg cannot judge: no items, every requirement unknown for the same reason. */
+function unknownSite(
+  plan: SitePlan,
+  reason: string,
+): Pick<SiteDrift, 'sync' | 'unknownReason' | 'items' | 'requirements'> {
+  return {
+    sync: 'unknown',
+    unknownReason: reason,
+    items: [],
+    requirements: plan.desired.requirements.map((r) => unknownCheck(r, reason)),
   };
 }
 
