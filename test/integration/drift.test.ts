@@ -39,7 +39,7 @@ describe('gridpkg drift', () => {
         sync: string;
         observation?: { source: string; byJob?: string };
         items: unknown[];
-        history: Array<{ jobId: string; mode: string; jobState: string }>;
+        history: Array<{ jobId: string; mode: string; jobState: string; actions?: unknown[] }>;
       }>;
       vulnerabilities: Array<{ pkgname: string; sites: string[] }>;
     };
@@ -142,5 +142,19 @@ describe('gridpkg drift', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('more than one --format goes to stdout');
     expect(await world.finishedJobs()).toEqual(before);
+  });
+
+  // Last: it changes the site.
+  it('shows no drift once apply has converged the site, and the apply job with its actions in the history', async () => {
+    await world.run('apply', '--auto-approve');
+    expect(await world.installed('behind')).toEqual(['gsl-2.8']);
+    const run = await world.run('drift', '--site', 'behind', '--format', 'json');
+    expect(run.code).toBe(0);
+    const [behind] = json(run.stdout).sites;
+    expect(behind?.sync).toBe('in-sync');
+    const apply = behind?.history.find((h) => h.mode === 'apply');
+    expect(apply?.actions).toEqual([
+      { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8', result: 'ok' },
+    ]);
   });
 });

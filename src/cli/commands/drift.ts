@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pLimit from 'p-limit';
+import { parseReport } from '../../grid/protocol/index.js';
 import { TerminalError } from '../../model/errors.js';
 import { observeSite } from '../../reconcile/engine.js';
 import type { Observation } from '../../reconcile/observation.js';
@@ -15,12 +16,12 @@ import {
   driftVerdict,
   renderDrift,
 } from '../../report/drift/index.js';
+import type { RecordedJob } from '../../report/drift/model.js';
 import { plainStyle } from '../../report/style.js';
 import { printable } from '../../report/untrusted.js';
 import { loadSpec } from '../../spec/index.js';
 import type { DesiredState } from '../../spec/types.js';
 import { writeFileAtomic } from '../../state/atomic.js';
-import type { FinishedEntry } from '../../state/ledger.js';
 import { type SiteStatus, SiteStatusStore } from '../../state/site-status.js';
 import { checkWritableFile } from '../../state/writable.js';
 import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
@@ -135,10 +136,10 @@ export async function runDrift(options: DriftOptions, io: CliIO): Promise<ExitCo
   );
   const statusStore = new SiteStatusStore(stateDir);
   const statuses = new Map<string, SiteStatus | undefined>();
-  const history = new Map<string, FinishedEntry[]>();
+  const history = new Map<string, RecordedJob[]>();
   for (const site of sites) {
     statuses.set(site.site, await statusStore.load(site.site));
-    history.set(site.site, await context.ledger.history(site.site, HISTORY_ENTRIES));
+    history.set(site.site, await recordedJobs(context, site.site));
   }
   const report = buildDriftReport({
     plan,
@@ -200,6 +201,19 @@ async function writeReports(
       io.err(`Wrote the ${target.format} drift report to ${printable(target.file)}\n`);
     }
   }
+}
+
+/** The site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
+async function recordedJobs(context: JobContext, site: string): Promise<RecordedJob[]> {
+  const entries = await context.ledger.history(site, HISTORY_ENTRIES);
+  return Promise.all(
+    entries.map(async (entry): Promise<RecordedJob> => {
+      if (entry.mode !== 'apply') return entry;
+      const text = await context.observations.loadReport(entry.jobId);
+      const parsed = text === undefined ? undefined : parseReport(text);
+      return parsed?.ok ? { ...entry, actions: parsed.report.actions } : entry;
+    }),
+  );
 }
 
 /** 3 when a site is unknown (whatever else: an unknown site may hide drift), 2 on drift, else 0. */

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { escapeHtml as h } from '../markup.js';
 import { formatAge } from '../status-view.js';
-import type { DriftReport, SiteDrift } from './model.js';
+import { type DriftReport, describeActions, type SiteDrift } from './model.js';
 
 // Reads only the table the page already holds; never inserts markup (textContent and row order only).
 const SCRIPT = `
@@ -146,12 +146,13 @@ function siteSection(site: SiteDrift): string[] {
   }
   if (site.history.length > 0) {
     lines.push(
-      '<details><summary>History</summary><table><tr><th>Finished</th><th>Job</th><th>Mode</th><th>Outcome</th><th>Detail</th></tr>',
+      '<details><summary>History</summary><table><tr><th>Finished</th><th>Job</th><th>Mode</th><th>Outcome</th><th>Actions</th><th>Detail</th></tr>',
     );
     for (const entry of site.history)
       lines.push(
         `<tr><td>${h(entry.finishedAt)}</td><td>${h(entry.jobId)}</td><td>${entry.mode}</td>` +
-          `<td>${h(entry.jobState)}${entry.reportStatus ? ` / ${h(entry.reportStatus)}` : ''}</td><td>${h(entry.detail ?? '')}</td></tr>`,
+          `<td>${h(entry.jobState)}${entry.reportStatus ? ` / ${h(entry.reportStatus)}` : ''}</td>` +
+          `<td>${h(describeActions(entry), 2000)}</td><td>${h(entry.detail ?? '')}</td></tr>`,
       );
     lines.push('</table></details>');
   }

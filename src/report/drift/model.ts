@@ -6,7 +6,7 @@
  * files, environments) never enter the report. Text in it is raw (from sites, jobs and the spec): renderers make it
  * safe for their format.
  */
-import type { AuditFinding, InstalledPackage } from '../../grid/protocol/types.js';
+import type { ActionOutcome, AuditFinding, InstalledPackage } from '../../grid/protocol/types.js';
 import type { PackageChange } from '../../reconcile/diff.js';
 import type { Observation } from '../../reconcile/observation.js';
 import type { Plan, SitePlan } from '../../reconcile/plan.js';
@@ -89,7 +89,12 @@ export interface HistoryEntry {
   /** An apply job carrying out a plan (a spec change or drift correction: the ledger does not tell which). */
   planId?: string;
   detail?: string;
+  /** What an apply job did, from its saved report: each action and how it ended. */
+  actions?: Array<{ verb: string; pkgpath: string; pkgname: string; result: string }>;
 }
+
+/** A finished job of the ledger, with the actions its saved report lists (apply jobs). */
+export type RecordedJob = FinishedEntry & { actions?: readonly ActionOutcome[] };
 
 export interface SiteDrift {
   site: string;
@@ -181,7 +186,7 @@ export interface DriftInputs {
   observations: ReadonlyMap<string, { observation: Observation; source: 'probed' | 'recorded' }>;
   statuses?: ReadonlyMap<string, SiteStatus | undefined>;
   /** Finished jobs per site, newest first. */
-  history?: ReadonlyMap<string, readonly FinishedEntry[]>;
+  history?: ReadonlyMap<string, readonly RecordedJob[]>;
   /** Now, in milliseconds since 1970. */
   now: number;
   maxAgeMs?: number;
@@ -326,7 +331,7 @@ function transitions(status: SiteStatus | undefined): Pick<SiteDrift, 'lastDrift
   return {};
 }
 
-function historyEntry(entry: FinishedEntry): HistoryEntry {
+function historyEntry(entry: RecordedJob): HistoryEntry {
   return {
     jobId: entry.jobId,
     mode: entry.mode,
@@ -335,6 +340,16 @@ function historyEntry(entry: FinishedEntry): HistoryEntry {
     ...(entry.reportStatus !== undefined ? { reportStatus: entry.reportStatus } : {}),
     ...(entry.planId !== undefined ? { planId: entry.planId } : {}),
     ...(entry.detail !== undefined ? { detail: entry.detail } : {}),
+    ...(entry.actions && entry.actions.length > 0
+      ? {
+          actions: entry.actions.map((a) => ({
+            verb: a.verb,
+            pkgpath: a.pkgpath,
+            pkgname: a.pkgname,
+            result: a.result,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -510,6 +525,11 @@ export function describeItem(item: DriftItem): string {
       : '',
   ].filter(Boolean);
   return parts.length > 0 ? `${item.kind}: ${parts.join(', ')}` : item.kind;
+}
+
+/** What an apply job did, in one line of raw text: `install gsl-2.8 ok, remove hdf5-1.14.3 failed`. */
+export function describeActions(entry: HistoryEntry): string {
+  return (entry.actions ?? []).map((a) => `${a.verb} ${a.pkgname} ${a.result}`).join(', ');
 }
 
 /** Package × site: every PKGPATH a selected site requires or holds, with the installed version and its state. */

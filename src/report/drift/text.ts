@@ -6,7 +6,7 @@
 import { siteName, siteText } from '../safe-output.js';
 import { formatAge } from '../status-view.js';
 import { plainStyle, type Style } from '../style.js';
-import type { DriftItem, DriftReport, SiteDrift } from './model.js';
+import { type DriftItem, type DriftReport, describeActions, type SiteDrift } from './model.js';
 
 /** Drift items shown per site without --verbose. */
 const SHORT_ITEMS = 5;
@@ -95,7 +95,8 @@ function siteBlock(site: SiteDrift, style: Style, verbose: boolean): string[] {
     for (const h of site.history.slice(0, 5))
       lines.push(
         `  history: ${h.finishedAt} ${h.mode} ${siteName(h.jobId)} ${siteName(h.jobState)}` +
-          `${h.reportStatus ? `/${siteName(h.reportStatus)}` : ''}${h.detail ? `: ${siteText(h.detail)}` : ''}`,
+          `${h.reportStatus ? `/${siteName(h.reportStatus)}` : ''}${h.detail ? `: ${siteText(h.detail)}` : ''}` +
+          `${h.actions ? ` (${siteText(describeActions(h))})` : ''}`,
       );
   }
   return lines;
