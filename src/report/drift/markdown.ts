@@ -7,6 +7,8 @@ import { escapeMarkdown as md } from '../markup.js';
 import { formatAge } from '../status-view.js';
 import type { CellState, DriftReport, MatrixCell, SiteDrift } from './model.js';
 
+/** Items listed per site; the rest are counted (the JSON and HTML have them all). */
+const MAX_SITE_ITEMS = 50;
 /** Matrix rows shown; GitHub cuts a job summary at 1 MiB, and a reader at far less. The JSON has every row. */
 const MAX_MATRIX_ROWS = 300;
 
@@ -68,7 +70,7 @@ function siteSection(site: SiteDrift): string[] {
     '| Kind | Package | Installed | Wanted | Detail | Spec |',
     '| --- | --- | --- | --- | --- | --- |',
   );
-  for (const item of items) {
+  for (const item of items.slice(0, MAX_SITE_ITEMS)) {
     const detail = [
       item.target ? `→ ${md(item.target)}` : '',
       item.reason ? md(item.reason) : '',
@@ -81,6 +83,8 @@ function siteSection(site: SiteDrift): string[] {
       `| ${item.kind} | ${md(item.pkgpath ?? '')} | ${md(item.installed ?? '')} | ${md(item.wanted ?? '')} | ${detail} | ${where} |`,
     );
   }
+  if (items.length > MAX_SITE_ITEMS)
+    lines.push('', `${items.length - MAX_SITE_ITEMS} more item(s): see the JSON or HTML report.`);
   return lines;
 }
 

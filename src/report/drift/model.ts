@@ -303,7 +303,7 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
     sync,
     ...(sync === 'unknown' ? { unknownReason: plan.reasons.join('; ') } : {}),
     items,
-    requirements: plan.desired.requirements.map((r) => requirementCheck(r, plan.changes, items)),
+    requirements: requirementChecks(plan, items),
   };
 }
 
@@ -489,27 +489,32 @@ function unknownCheck(requirement: Requirement, reason: string): RequirementChec
   return { ...check(requirement), result: 'unknown', message: reason };
 }
 
-function requirementCheck(
-  requirement: Requirement,
-  changes: readonly PackageChange[],
-  items: readonly DriftItem[],
-): RequirementCheck {
-  const own = changes.find((c) => c.pkgpath === requirement.pkgpath);
-  const installed = own?.from !== undefined ? { installed: own.from } : {};
-  const mine = items.filter((i) => i.pkgpath === requirement.pkgpath && i.kind !== 'not-declared');
-  const describe = (list: DriftItem[]) => list.map(describeItem).join('; ');
-  const unknown = mine.filter((i) => i.severity === 'unknown');
-  const drift = mine.filter((i) => i.severity === 'drift');
-  const ignored = mine.filter((i) => i.kind === 'ignored');
-  if (unknown.length > 0)
-    return { ...check(requirement), ...installed, result: 'unknown', message: describe(unknown) };
-  if (drift.length > 0)
-    return { ...check(requirement), ...installed, result: 'drift', message: describe(drift) };
-  if (ignored.length > 0) {
-    const why = ignored.map((i) => i.ignore?.reason ?? '').join('; ');
-    return { ...check(requirement), ...installed, result: 'ignored', message: why };
+/** Each requirement with the outcome of its items; indexed by PKGPATH once (a thousand requirements per site). */
+function requirementChecks(plan: SitePlan, items: readonly DriftItem[]): RequirementCheck[] {
+  const fromByPath = new Map<string, string>();
+  for (const c of plan.changes)
+    if (c.from !== undefined && !fromByPath.has(c.pkgpath)) fromByPath.set(c.pkgpath, c.from);
+  const itemsByPath = new Map<string, DriftItem[]>();
+  for (const item of items) {
+    if (item.pkgpath === undefined || item.kind === 'not-declared') continue;
+    const list = itemsByPath.get(item.pkgpath);
+    if (list) list.push(item);
+    else itemsByPath.set(item.pkgpath, [item]);
   }
-  return { ...check(requirement), ...installed };
+  return plan.desired.requirements.map((requirement) => {
+    const from = fromByPath.get(requirement.pkgpath);
+    const base = { ...check(requirement), ...(from !== undefined ? { installed: from } : {}) };
+    const mine = itemsByPath.get(requirement.pkgpath) ?? [];
+    const describe = (list: DriftItem[]) => list.map(describeItem).join('; ');
+    const unknown = mine.filter((i) => i.severity === 'unknown');
+    const drift = mine.filter((i) => i.severity === 'drift');
+    const ignored = mine.filter((i) => i.kind === 'ignored');
+    if (unknown.length > 0) return { ...base, result: 'unknown', message: describe(unknown) };
+    if (drift.length > 0) return { ...base, result: 'drift', message: describe(drift) };
+    if (ignored.length > 0)
+      return { ...base, result: 'ignored', message: ignored.map((i) => i.ignore?.reason ?? '').join('; ') };
+    return base;
+  });
 }
 
 /** An item in one line of raw text: `wrong-version: installed zlib-1.2.13, wants zlib>=1.3, plan zlib-1.3.1`. */
@@ -538,11 +543,12 @@ function buildMatrix(
   sites: readonly SiteDrift[],
   observations: ReadonlyMap<string, Observation>,
 ): DriftReport['matrix'] {
-  const rows = new Map<string, Record<string, MatrixCell>>();
+  // Maps while filling (a row gets a key per site: an object would be rebuilt as a dictionary key by key).
+  const rows = new Map<string, Map<string, MatrixCell>>();
   const cellsOf = (pkgpath: string) => {
     let cells = rows.get(pkgpath);
     if (!cells) {
-      cells = {};
+      cells = new Map();
       rows.set(pkgpath, cells);
     }
     return cells;
@@ -565,28 +571,25 @@ function buildMatrix(
       const state: CellState = !known
         ? 'unknown'
         : (itemState.get(requirement.pkgpath) ?? (requirement.state === 'absent' ? 'absent' : 'ok'));
-      cellsOf(requirement.pkgpath)[plan.site] = cell(state, installed, vulnerable);
+      cellsOf(requirement.pkgpath).set(plan.site, cell(state, installed, vulnerable));
     }
     for (const [pkgpath, pkgname] of installedByPath) {
       const cells = cellsOf(pkgpath);
-      if (cells[plan.site]) continue;
-      cells[plan.site] = cell(itemState.get(pkgpath) ?? 'not-required', pkgname, vulnerable);
+      if (!cells.has(plan.site))
+        cells.set(plan.site, cell(itemState.get(pkgpath) ?? 'not-required', pkgname, vulnerable));
     }
   });
   return {
     sites: plans.map((p) => p.site),
     rows: [...rows]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([pkgpath, cells]) => ({ pkgpath, cells })),
+      .map(([pkgpath, cells]) => ({ pkgpath, cells: Object.fromEntries(cells) })),
   };
 }
 
 function cell(state: CellState, installed: string | undefined, vulnerable: ReadonlySet<string>): MatrixCell {
-  return {
-    state,
-    ...(installed !== undefined ? { installed } : {}),
-    ...(installed !== undefined && vulnerable.has(installed) ? { vulnerable: true } : {}),
-  };
+  if (installed === undefined) return { state };
+  return vulnerable.has(installed) ? { state, installed, vulnerable: true } : { state, installed };
 }
 
 function cellStateOf(kind: DriftKind): CellState {
