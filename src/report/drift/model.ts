@@ -13,6 +13,7 @@ import type { Plan, SitePlan } from '../../reconcile/plan.js';
 import type { DesiredState, IgnoreRule, Requirement, SourceLocation } from '../../spec/types.js';
 import type { FinishedEntry } from '../../state/ledger.js';
 import type { SiteStatus } from '../../state/site-status.js';
+import { backendSecrets, redact } from './redact.js';
 
 /** Bumped when a field changes meaning or disappears; new optional fields do not bump it. */
 export const DRIFT_REPORT_SCHEMA_VERSION = 1;
@@ -193,7 +194,11 @@ export interface DriftInputs {
 }
 
 export function buildDriftReport(inputs: DriftInputs): DriftReport {
-  const sites = inputs.plan.sites.map((site) => siteDrift(site, inputs));
+  // Free text from jobs and backends may quote backend settings: replaced before anything else reads it.
+  const sites = inputs.plan.sites.map((site) => {
+    const drift = siteDrift(site, inputs);
+    return { ...redact(drift, backendSecrets(site.desired.backend)), site: drift.site };
+  });
   const observations = new Map(
     [...inputs.observations].map(([name, { observation }]) => [name, observation] as const),
   );

@@ -387,7 +387,7 @@ describe('matrix, history and secrets', () => {
     ]);
   });
 
-  it('never includes backend settings: hosts, key files, environment values', () => {
+  it('never includes backend settings: hosts, key files, environment values, even quoted by a job', () => {
     const site: DesiredState = {
       ...desired([requirement('math/gsl')]),
       backend: {
@@ -412,12 +412,30 @@ describe('matrix, history and secrets', () => {
             createdAt: '2026-11-23T09:00:00Z',
             owner: { host: 'secret-controller.example.org', pid: 42 },
             finishedAt: '2026-11-23T09:05:00Z',
-            jobState: 'done',
+            jobState: 'failed',
+            detail: 'ssh: connect to host secret-login.example.org port 22: Connection refused',
           },
         ],
       ],
     ]);
-    const text = JSON.stringify(report([site], [observed(['gsl-2.8'])], { history }));
-    expect(text).not.toMatch(/secret|pvisgm/);
+    const failed: Observation = {
+      state: 'unknown',
+      site: 'site-a',
+      observedAt: '2026-11-23T10:00:00Z',
+      jobId: undefined,
+      reason:
+        'probe job could not run: pvisgm@secret-login.example.org: Permission denied (publickey), ' +
+        'key /home/pvisgm/.ssh/secret_key; software area /secret/sw/dir',
+      notes: ['VO_PVIER_SW_DIR=/secret/sw/dir'],
+    };
+    const built = report([site], [failed], { history });
+    expect(JSON.stringify(built)).not.toMatch(/secret|pvisgm/);
+    expect(built.sites[0]?.unknownReason).toBe(
+      'probe job could not run: [backend user][backend host]: Permission denied (publickey), ' +
+        'key [backend identityFile]; software area [backend environment VO_PVIER_SW_DIR]',
+    );
+    expect(built.sites[0]?.history[0]?.detail).toBe(
+      'ssh: connect to host [backend host] port 22: Connection refused',
+    );
   });
 });
