@@ -141,6 +141,12 @@ describe('gridpkg drift', () => {
     const run = await world.run('drift', '--format', 'json', '--format', 'text');
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('more than one --format goes to stdout');
+    const extra = await world.run('drift', '--format', 'json', '--output', 'a.json', '--output', 'b.json');
+    expect(extra.code).toBe(1);
+    expect(extra.stderr).toContain('2 --output for 1 --format');
+    const unknown = await world.run('drift', '--format', 'yaml');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('expected one of text, json, markdown, junit, html');
     expect(await world.finishedJobs()).toEqual(before);
   });
 
