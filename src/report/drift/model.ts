@@ -6,192 +6,27 @@
  * files, environments) never enter the report. Text in it is raw (from sites, jobs and the spec): renderers make it
  * safe for their format.
  */
-import type { ActionOutcome, AuditFinding, InstalledPackage } from '../../grid/protocol/types.js';
+import type { AuditFinding, InstalledPackage } from '../../grid/protocol/types.js';
 import type { PackageChange } from '../../reconcile/diff.js';
-import type { Observation } from '../../reconcile/observation.js';
-import type { Plan, SitePlan } from '../../reconcile/plan.js';
+import type { SitePlan } from '../../reconcile/plan.js';
 import type { DesiredState, IgnoreRule, Requirement, SourceLocation } from '../../spec/types.js';
-import type { FinishedEntry } from '../../state/ledger.js';
 import type { SiteStatus } from '../../state/site-status.js';
+import { buildMatrix, collectVulnerabilities } from './matrix.js';
 import { backendSecrets, redact } from './redact.js';
+import {
+  DRIFT_REPORT_SCHEMA_VERSION,
+  type DriftInputs,
+  type DriftItem,
+  type DriftReport,
+  type HistoryEntry,
+  type ItemSeverity,
+  type RecordedJob,
+  type RequirementCheck,
+  type SiteDrift,
+  type SiteSync,
+} from './types.js';
 
-/** Bumped when a field changes meaning or disappears; new optional fields do not bump it. */
-export const DRIFT_REPORT_SCHEMA_VERSION = 1;
-
-export type SiteSync = 'in-sync' | 'drifted' | 'unknown';
-
-/** The site's health as the last converge recorded it (`gridpkg status`), or `unrecorded`. */
-export type SiteHealth = 'healthy' | 'progressing' | 'degraded' | 'stalled' | 'unrecorded';
-
-export type DriftKind =
-  /** A required package is not installed. */
-  | 'missing'
-  /** Installed, but not a version the spec accepts (or not the newest, for `latest`). */
-  | 'wrong-version'
-  /** Installed, but the spec says absent. */
-  | 'must-be-absent'
-  /** Installed by hand (not automatic) and named nowhere in the spec; drift only where the site prunes. */
-  | 'not-declared'
-  /** The site has no pkgsrc under its prefix. */
-  | 'pkgsrc-missing'
-  /** The site's pkg_install is older than the repository's packages need. */
-  | 'pkgsrc-too-old'
-  /** The vulnerability audit names the installed package. */
-  | 'vulnerable'
-  /** The audit could not run: no vulnerabilities is not known. */
-  | 'audit-not-run'
-  /** Drift an ignore rule of the spec leaves alone. */
-  | 'ignored'
-  /** A change gridpkg refuses to make (it would break a package that stays, no candidate fits, ...). */
-  | 'blocked'
-  /** gridpkg cannot tell (an installed package without PKGPATH that could be this one). */
-  | 'unknown';
-
-/** What an item does to the site's verdict: drift, a warning, information, or "cannot tell". */
-export type ItemSeverity = 'drift' | 'warning' | 'info' | 'unknown';
-
-export interface DriftItem {
-  kind: DriftKind;
-  severity: ItemSeverity;
-  pkgpath?: string;
-  /** The installed PKGNAME. */
-  installed?: string;
-  /** What the spec wants: a pkg_match pattern, `latest`, `absent`, or `any version`. */
-  wanted?: string;
-  /** The PKGNAME a plan would install or replace it by. */
-  target?: string;
-  /** Why (blocked, unknown, pkgsrc), or what the change was needed by. */
-  reason?: string;
-  advisories?: Array<{ type: string; url: string }>;
-  ignore?: { reason: string; until?: string; rule?: SourceLocation };
-  /** The spec line that declares what this item is measured against. */
-  source?: SourceLocation;
-}
-
-/** One requirement of the spec against the site: the JUnit test case. */
-export interface RequirementCheck {
-  pkgpath: string;
-  wanted: string;
-  result: 'ok' | 'drift' | 'unknown' | 'ignored';
-  installed?: string;
-  /** The drift items of this requirement (kind and reason), in words for a one-line message. */
-  message?: string;
-  source: SourceLocation;
-}
-
-export interface HistoryEntry {
-  jobId: string;
-  mode: 'probe' | 'apply';
-  finishedAt: string;
-  /** The backend's end state of the job (done, failed, lost, ...). */
-  jobState: string;
-  /** The job report's status (ok, partial, locked, stale, error), when there was a report. */
-  reportStatus?: string;
-  /** An apply job carrying out a plan (a spec change or drift correction: the ledger does not tell which). */
-  planId?: string;
-  detail?: string;
-  /** What an apply job did, from its saved report: each action and how it ended. */
-  actions?: Array<{ verb: string; pkgpath: string; pkgname: string; result: string }>;
-}
-
-/** A finished job of the ledger, with the actions its saved report lists (apply jobs). */
-export type RecordedJob = FinishedEntry & { actions?: readonly ActionOutcome[] };
-
-export interface SiteDrift {
-  site: string;
-  sync: SiteSync;
-  health: SiteHealth;
-  /** Why the site is unknown (stale observation, failed probe, locked site, ...). */
-  unknownReason?: string;
-  observation?: {
-    at: string;
-    byJob?: string;
-    ageSeconds: number;
-    /** Probed by this run, or a recorded observation younger than the age limit. */
-    source: 'probed' | 'recorded';
-  };
-  labels: string[];
-  items: DriftItem[];
-  requirements: RequirementCheck[];
-  /** What the site job noted and skipped while observing. */
-  notes: string[];
-  history: HistoryEntry[];
-  /** Since when the site has been drifted / in sync, as the last converge recorded (status/SITE.json). */
-  lastDriftedAt?: string;
-  lastConvergedAt?: string;
-}
-
-export type CellState =
-  | 'ok'
-  | 'missing'
-  | 'wrong-version'
-  | 'must-be-absent'
-  | 'absent'
-  | 'not-declared'
-  | 'not-required'
-  | 'ignored'
-  | 'blocked'
-  | 'unknown';
-
-export interface MatrixCell {
-  state: CellState;
-  installed?: string;
-  vulnerable?: boolean;
-}
-
-export interface MatrixRow {
-  pkgpath: string;
-  /** By site name; a site neither requiring nor holding the package has no cell. */
-  cells: Record<string, MatrixCell>;
-}
-
-export interface VulnerabilityEntry {
-  pkgname: string;
-  pkgpath?: string;
-  type: string;
-  url: string;
-  /** pkg_admin audit's `eol` type: the package is past its end of life. */
-  endOfLife: boolean;
-  sites: string[];
-}
-
-export interface DriftSummary {
-  sites: number;
-  inSync: number;
-  drifted: number;
-  unknown: number;
-  /** Distinct PKGPATHs in the matrix. */
-  packages: number;
-  /** Distinct vulnerable PKGNAMEs across the sites. */
-  vulnerablePackages: number;
-  /** Drift items of severity drift, over all sites. */
-  driftItems: number;
-}
-
-export interface DriftReport {
-  schemaVersion: typeof DRIFT_REPORT_SCHEMA_VERSION;
-  generatedAt: string;
-  specFile: string;
-  /** Observations older than this counted as unknown; absent: every observation was made by this run. */
-  maxAgeSeconds?: number;
-  summary: DriftSummary;
-  sites: SiteDrift[];
-  matrix: { sites: string[]; rows: MatrixRow[] };
-  vulnerabilities: VulnerabilityEntry[];
-}
-
-export interface DriftInputs {
-  /** The plan of the selected sites, from the observations below (buildPlan). */
-  plan: Plan;
-  /** The observation each site's plan was computed from, with where it came from. */
-  observations: ReadonlyMap<string, { observation: Observation; source: 'probed' | 'recorded' }>;
-  statuses?: ReadonlyMap<string, SiteStatus | undefined>;
-  /** Finished jobs per site, newest first. */
-  history?: ReadonlyMap<string, readonly RecordedJob[]>;
-  /** Now, in milliseconds since 1970. */
-  now: number;
-  maxAgeMs?: number;
-}
+export * from './types.js';
 
 export function buildDriftReport(inputs: DriftInputs): DriftReport {
   // Free text from jobs and backends may quote backend settings: replaced before anything else reads it.
@@ -540,112 +375,4 @@ export function describeItem(item: DriftItem): string {
 /** What an apply job did, in one line of raw text: `install gsl-2.8 ok, remove hdf5-1.14.3 failed`. */
 export function describeActions(entry: HistoryEntry): string {
   return (entry.actions ?? []).map((a) => `${a.verb} ${a.pkgname} ${a.result}`).join(', ');
-}
-
-/** Package × site: every PKGPATH a selected site requires or holds, with the installed version and its state. */
-function buildMatrix(
-  plans: readonly SitePlan[],
-  sites: readonly SiteDrift[],
-  observations: ReadonlyMap<string, Observation>,
-): DriftReport['matrix'] {
-  // Maps while filling (a row gets a key per site: an object would be rebuilt as a dictionary key by key).
-  const rows = new Map<string, Map<string, MatrixCell>>();
-  const cellsOf = (pkgpath: string) => {
-    let cells = rows.get(pkgpath);
-    if (!cells) {
-      cells = new Map();
-      rows.set(pkgpath, cells);
-    }
-    return cells;
-  };
-  plans.forEach((plan, index) => {
-    const site = sites[index] as SiteDrift;
-    const observation = observations.get(plan.site);
-    const known = site.sync !== 'unknown' && observation?.state === 'known' ? observation : undefined;
-    const vulnerable = new Set(plan.audit.map((f) => f.pkgname));
-    const installedByPath = new Map<string, string>();
-    for (const p of known?.installed ?? [])
-      if (p.pkgpath !== undefined) installedByPath.set(p.pkgpath, p.pkgname);
-    const itemState = new Map<string, CellState>();
-    for (const item of site.items) {
-      if (item.pkgpath === undefined || item.kind === 'vulnerable' || item.kind === 'audit-not-run') continue;
-      if (!itemState.has(item.pkgpath)) itemState.set(item.pkgpath, cellStateOf(item.kind));
-    }
-    for (const requirement of plan.desired.requirements) {
-      const installed = installedByPath.get(requirement.pkgpath);
-      const state: CellState = !known
-        ? 'unknown'
-        : (itemState.get(requirement.pkgpath) ?? (requirement.state === 'absent' ? 'absent' : 'ok'));
-      cellsOf(requirement.pkgpath).set(plan.site, cell(state, installed, vulnerable));
-    }
-    for (const [pkgpath, pkgname] of installedByPath) {
-      const cells = cellsOf(pkgpath);
-      if (!cells.has(plan.site))
-        cells.set(plan.site, cell(itemState.get(pkgpath) ?? 'not-required', pkgname, vulnerable));
-    }
-  });
-  return {
-    sites: plans.map((p) => p.site),
-    rows: [...rows]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([pkgpath, cells]) => ({ pkgpath, cells: Object.fromEntries(cells) })),
-  };
-}
-
-function cell(state: CellState, installed: string | undefined, vulnerable: ReadonlySet<string>): MatrixCell {
-  if (installed === undefined) return { state };
-  return vulnerable.has(installed) ? { state, installed, vulnerable: true } : { state, installed };
-}
-
-function cellStateOf(kind: DriftKind): CellState {
-  switch (kind) {
-    case 'missing':
-    case 'wrong-version':
-    case 'must-be-absent':
-    case 'not-declared':
-    case 'ignored':
-    case 'blocked':
-    case 'unknown':
-      return kind;
-    case 'pkgsrc-too-old':
-      return 'blocked';
-    default:
-      return 'unknown';
-  }
-}
-
-/** Each advisory once, with every site whose installed package it names. */
-function collectVulnerabilities(
-  plans: readonly SitePlan[],
-  sites: readonly SiteDrift[],
-  observations: ReadonlyMap<string, Observation>,
-): VulnerabilityEntry[] {
-  const byKey = new Map<string, VulnerabilityEntry>();
-  plans.forEach((plan, index) => {
-    if ((sites[index] as SiteDrift).sync === 'unknown') return;
-    const observation = observations.get(plan.site);
-    const pathOf = new Map(
-      (observation?.state === 'known' ? observation.installed : []).map((p) => [p.pkgname, p.pkgpath]),
-    );
-    for (const finding of plan.audit) {
-      const key = `${finding.pkgname}\u0000${finding.type}\u0000${finding.url}`;
-      let entry = byKey.get(key);
-      if (!entry) {
-        const pkgpath = pathOf.get(finding.pkgname);
-        entry = {
-          pkgname: finding.pkgname,
-          ...(pkgpath !== undefined ? { pkgpath } : {}),
-          type: finding.type,
-          url: finding.url,
-          endOfLife: finding.type === 'eol',
-          sites: [],
-        };
-        byKey.set(key, entry);
-      }
-      if (!entry.sites.includes(plan.site)) entry.sites.push(plan.site);
-    }
-  });
-  return [...byKey.values()].sort((a, b) =>
-    a.pkgname < b.pkgname ? -1 : a.pkgname > b.pkgname ? 1 : a.url < b.url ? -1 : a.url > b.url ? 1 : 0,
-  );
 }
