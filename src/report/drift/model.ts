@@ -160,7 +160,7 @@ function unknownSite(
   };
 }
 
-/** observation.ts says so when the job found no pkgsrc under the prefix (see test/report/drift-model.test.ts). */
+/** observation.ts says so when the job found no pkgsrc under the prefix (see test/report/drift/model.test.ts). */
 const PKGSRC_ABSENT = /^pkgsrc is not installed under /;
 /** candidates.ts says so of a package built with a newer pkg_install than the site's. */
 const PKGSRC_TOO_OLD = /was built with pkg_install \S+, newer than the site's/;

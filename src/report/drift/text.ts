@@ -129,9 +129,9 @@ export function itemLine(item: DriftItem, style: Style = plainStyle): string {
     parts.push(item.advisories.map((a) => `${siteName(a.type)} ${siteText(a.url)}`).join(', '));
   if (item.ignore)
     parts.push(
-      `ignored: ${siteText(item.ignore.reason)}${item.ignore.until ? ` (until ${siteName(item.ignore.until)})` : ''}`,
+      `by rule: ${siteText(item.ignore.reason)}${item.ignore.until ? ` (until ${siteName(item.ignore.until)})` : ''}`,
     );
-  if (item.reason) parts.push(`: ${siteText(item.reason)}`);
+  if (item.reason) parts.push(`— ${siteText(item.reason)}`);
   if (item.source) parts.push(style.dim(`(${locationText(item.source)})`));
   return parts.join(' ');
 }
