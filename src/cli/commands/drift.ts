@@ -62,8 +62,8 @@ export function registerDriftCommand(
           'Probes every selected site (one probe job each; or reuses a recorded observation younger than ' +
             '--max-age), compares it with the spec and writes the drift report: per site sync (in-sync, drifted, ' +
             'unknown) and health, each drift item with its spec file:line, the package x site version matrix, ' +
-            'vulnerabilities and the job history. Never applies anything. Each --format goes to the --output ' +
-            'given after it (- or none: stdout). Exit 0: every site in sync; 2: drift; 3: some site unknown ' +
+            'vulnerabilities and the job history. Never applies anything. The Nth --format goes to the Nth --output ' +
+            '(- or none: stdout). Exit 0: every site in sync; 2: drift; 3: some site unknown ' +
             '(wins over drift: an unknown site may hide more); 1: error.',
         ),
     ),
@@ -74,7 +74,11 @@ export function registerDriftCommand(
       parseDuration,
     )
     .option(`--format <format>`, `${DRIFT_FORMATS.join(', ')} (repeatable; default text)`, parseFormat)
-    .option('-o, --output <file>', 'where the --format before it goes; - is stdout (repeatable)', collect)
+    .option(
+      '-o, --output <file>',
+      'where a --format goes, in order: the first --output for the first --format, ...; - is stdout (repeatable)',
+      collect,
+    )
     .option('-v, --verbose', 'text: every item, notes and history (default: drift only, a few per site)')
     .addHelpText(
       'after',
@@ -96,7 +100,7 @@ export class DriftOptionsError extends TerminalError {
   override name = 'DriftOptionsError';
 }
 
-/** Pairs each --format with the --output after it; more outputs than formats, or two on stdout, is an error. */
+/** Pairs the Nth --format with the Nth --output; more outputs than formats, or two on stdout, is an error. */
 export function destinations(
   formats: readonly DriftFormat[] = [],
   outputs: readonly string[] = [],
