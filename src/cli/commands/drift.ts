@@ -140,11 +140,11 @@ export async function runDrift(options: DriftOptions, io: CliIO): Promise<ExitCo
   );
   const statusStore = new SiteStatusStore(stateDir);
   const statuses = new Map<string, SiteStatus | undefined>();
-  const history = new Map<string, RecordedJob[]>();
-  for (const site of sites) {
-    statuses.set(site.site, await statusStore.load(site.site));
-    history.set(site.site, await recordedJobs(context, site.site));
-  }
+  for (const site of sites) statuses.set(site.site, await statusStore.load(site.site));
+  const history = await recordedJobs(
+    context,
+    sites.map((s) => s.site),
+  );
   const report = buildDriftReport({
     plan,
     observations,
@@ -207,17 +207,23 @@ async function writeReports(
   }
 }
 
-/** The site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
-async function recordedJobs(context: JobContext, site: string): Promise<RecordedJob[]> {
-  const entries = await context.ledger.history(site, HISTORY_ENTRIES);
-  return Promise.all(
-    entries.map(async (entry): Promise<RecordedJob> => {
-      if (entry.mode !== 'apply') return entry;
-      const text = await context.observations.loadReport(entry.jobId);
+/** Each site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
+async function recordedJobs(
+  context: JobContext,
+  sites: readonly string[],
+): Promise<Map<string, RecordedJob[]>> {
+  const histories = await context.ledger.histories(sites, HISTORY_ENTRIES);
+  const result = new Map<string, RecordedJob[]>();
+  for (const [site, entries] of histories) {
+    const jobs: RecordedJob[] = [];
+    for (const entry of entries) {
+      const text = entry.mode === 'apply' ? await context.observations.loadReport(entry.jobId) : undefined;
       const parsed = text === undefined ? undefined : parseReport(text);
-      return parsed?.ok ? { ...entry, actions: parsed.report.actions } : entry;
-    }),
-  );
+      jobs.push(parsed?.ok ? { ...entry, actions: parsed.report.actions } : entry);
+    }
+    result.set(site, jobs);
+  }
+  return result;
 }
 
 /** 3 when a site is unknown (whatever else: an unknown site may hide drift), 2 on drift, else 0. */
