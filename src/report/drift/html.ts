@@ -104,11 +104,10 @@ function matrix(report: DriftReport): string[] {
     ...sites.map((site) => `<th>${h(site)}</th>`),
     '</tr></thead><tbody>',
     ...rows.map((row) => {
-      const drift = Object.values(row.cells).some(
-        (c) => !['ok', 'absent', 'not-required', 'not-declared'].includes(c.state),
+      const drift = row.cells.some(
+        (c) => c !== null && !['ok', 'absent', 'not-required', 'not-declared'].includes(c.state),
       );
-      const cells = sites.map((site) => {
-        const cell = row.cells[site];
+      const cells = row.cells.map((cell) => {
         if (!cell) return '<td></td>';
         const label = `${h(cell.installed ?? '—')}${cell.state === 'ok' || cell.state === 'not-required' ? '' : ` (${cell.state})`}`;
         return `<td class="${cell.state}${cell.vulnerable ? ' vulnerable' : ''}">${label}${cell.vulnerable ? ' vulnerable' : ''}</td>`;

@@ -5,7 +5,7 @@
  * that belong to no requirement (vulnerabilities, undeclared packages under prune, pkgsrc itself) are test cases
  * of their own. Every string goes through escapeXml.
  */
-import { escapeXml as x } from '../markup.js';
+import { escapeXml } from '../markup.js';
 import {
   type DriftItem,
   type DriftReport,
@@ -13,6 +13,23 @@ import {
   type RequirementCheck,
   type SiteDrift,
 } from './model.js';
+
+/**
+ * escapeXml, remembering its answers: a thousand sites repeat the same requirement names and spec files, and a
+ * million test cases would otherwise escape them a million times. Bounded, so unique messages cannot grow it.
+ */
+function memoEscape(): (text: string, max?: number) => string {
+  const known = new Map<string, string>();
+  return (text, max) => {
+    if (max !== undefined) return escapeXml(text, max);
+    let escaped = known.get(text);
+    if (escaped === undefined) {
+      escaped = escapeXml(text);
+      if (known.size < 100_000) known.set(text, escaped);
+    }
+    return escaped;
+  };
+}
 
 interface Case {
   name: string;
@@ -22,6 +39,7 @@ interface Case {
 }
 
 export function renderDriftJunit(report: DriftReport): string {
+  const x = memoEscape();
   const suites = report.sites.map((site) => ({ site, cases: casesOf(site, report.specFile) }));
   const count = (cases: Case[], tag: string) => cases.filter((c) => c.outcome?.tag === tag).length;
   const all = suites.flatMap((s) => s.cases);
@@ -48,7 +66,7 @@ export function renderDriftJunit(report: DriftReport): string {
         : []),
       '    </properties>',
     );
-    for (const c of cases) lines.push(...caseXml(c, site.site));
+    for (const c of cases) lines.push(...caseXml(c, site.site, x));
     lines.push('  </testsuite>');
   }
   lines.push('</testsuites>', '');
@@ -104,7 +122,7 @@ function fileOf(item: DriftItem, specFile: string): Pick<Case, 'file' | 'line'> 
   return item.source ? { file: item.source.file, line: item.source.line } : { file: specFile };
 }
 
-function caseXml(c: Case, site: string): string[] {
+function caseXml(c: Case, site: string, x: (text: string, max?: number) => string): string[] {
   const attributes =
     `classname="${x(site)}" name="${x(c.name)}"` +
     `${c.file !== undefined ? ` file="${x(c.file)}"` : ''}${c.line !== undefined && c.line > 0 ? ` line="${c.line}"` : ''}`;

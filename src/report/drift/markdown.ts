@@ -111,13 +111,13 @@ function matrix(report: DriftReport): string[] {
     `| --- | ${sites.map(() => '---').join(' | ')} |`,
   ];
   for (const row of rows.slice(0, MAX_MATRIX_ROWS))
-    lines.push(`| ${md(row.pkgpath)} | ${sites.map((site) => matrixCell(row.cells[site])).join(' | ')} |`);
+    lines.push(`| ${md(row.pkgpath)} | ${row.cells.map(matrixCell).join(' | ')} |`);
   if (rows.length > MAX_MATRIX_ROWS)
     lines.push('', `${rows.length - MAX_MATRIX_ROWS} more package(s): see the JSON or HTML report.`);
   return lines;
 }
 
-function matrixCell(cell: MatrixCell | undefined): string {
+function matrixCell(cell: MatrixCell | null): string {
   if (!cell) return '';
   const version = cell.installed ? md(cell.installed) : '—';
   const state = cell.state === 'ok' || cell.state === 'not-required' ? '' : ` ${cell.state}`;

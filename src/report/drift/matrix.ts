@@ -16,12 +16,11 @@ export function buildMatrix(
   sites: readonly SiteDrift[],
   observations: ReadonlyMap<string, Observation>,
 ): DriftReport['matrix'] {
-  // Maps while filling (a row gets a key per site: an object would be rebuilt as a dictionary key by key).
-  const rows = new Map<string, Map<string, MatrixCell>>();
+  const rows = new Map<string, Array<MatrixCell | null>>();
   const cellsOf = (pkgpath: string) => {
     let cells = rows.get(pkgpath);
     if (!cells) {
-      cells = new Map();
+      cells = new Array<MatrixCell | null>(plans.length).fill(null);
       rows.set(pkgpath, cells);
     }
     return cells;
@@ -44,19 +43,19 @@ export function buildMatrix(
       const state: CellState = !known
         ? 'unknown'
         : (itemState.get(requirement.pkgpath) ?? (requirement.state === 'absent' ? 'absent' : 'ok'));
-      cellsOf(requirement.pkgpath).set(plan.site, cell(state, installed, vulnerable));
+      cellsOf(requirement.pkgpath)[index] = cell(state, installed, vulnerable);
     }
     for (const [pkgpath, pkgname] of installedByPath) {
       const cells = cellsOf(pkgpath);
-      if (!cells.has(plan.site))
-        cells.set(plan.site, cell(itemState.get(pkgpath) ?? 'not-required', pkgname, vulnerable));
+      if (cells[index] === null)
+        cells[index] = cell(itemState.get(pkgpath) ?? 'not-required', pkgname, vulnerable);
     }
   });
   return {
     sites: plans.map((p) => p.site),
     rows: [...rows]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([pkgpath, cells]) => ({ pkgpath, cells: Object.fromEntries(cells) })),
+      .map(([pkgpath, cells]) => ({ pkgpath, cells })),
   };
 }
 

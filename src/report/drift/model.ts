@@ -341,19 +341,24 @@ function requirementChecks(plan: SitePlan, items: readonly DriftItem[]): Require
     if (list) list.push(item);
     else itemsByPath.set(item.pkgpath, [item]);
   }
+  const describe = (list: DriftItem[]) => list.map(describeItem).join('; ');
   return plan.desired.requirements.map((requirement) => {
+    const result: RequirementCheck = check(requirement);
     const from = fromByPath.get(requirement.pkgpath);
-    const base = { ...check(requirement), ...(from !== undefined ? { installed: from } : {}) };
-    const mine = itemsByPath.get(requirement.pkgpath) ?? [];
-    const describe = (list: DriftItem[]) => list.map(describeItem).join('; ');
+    if (from !== undefined) result.installed = from;
+    const mine = itemsByPath.get(requirement.pkgpath);
+    if (mine === undefined) return result;
     const unknown = mine.filter((i) => i.severity === 'unknown');
     const drift = mine.filter((i) => i.severity === 'drift');
     const ignored = mine.filter((i) => i.kind === 'ignored');
-    if (unknown.length > 0) return { ...base, result: 'unknown', message: describe(unknown) };
-    if (drift.length > 0) return { ...base, result: 'drift', message: describe(drift) };
-    if (ignored.length > 0)
-      return { ...base, result: 'ignored', message: ignored.map((i) => i.ignore?.reason ?? '').join('; ') };
-    return base;
+    if (unknown.length > 0) Object.assign(result, { result: 'unknown', message: describe(unknown) });
+    else if (drift.length > 0) Object.assign(result, { result: 'drift', message: describe(drift) });
+    else if (ignored.length > 0)
+      Object.assign(result, {
+        result: 'ignored',
+        message: ignored.map((i) => i.ignore?.reason ?? '').join('; '),
+      });
+    return result;
   });
 }
 

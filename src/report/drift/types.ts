@@ -135,8 +135,8 @@ export interface MatrixCell {
 
 export interface MatrixRow {
   pkgpath: string;
-  /** By site name; a site neither requiring nor holding the package has no cell. */
-  cells: Record<string, MatrixCell>;
+  /** One per site of `matrix.sites`, in its order; null where the site neither requires nor holds the package. */
+  cells: Array<MatrixCell | null>;
 }
 
 export interface VulnerabilityEntry {

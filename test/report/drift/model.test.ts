@@ -161,7 +161,7 @@ describe('drift items', () => {
       ['openssl-3.0.13', 'eol', true, ['site-a', 'site-b']],
     ]);
     expect(built.summary.vulnerablePackages).toBe(1);
-    expect(built.matrix.rows[0]?.cells['site-a']).toEqual({
+    expect(built.matrix.rows[0]?.cells[0]).toEqual({
       state: 'ok',
       installed: 'openssl-3.0.13',
       vulnerable: true,
@@ -245,7 +245,7 @@ describe('unknown sites', () => {
       source: 'recorded',
     });
     expect(site?.requirements[0]?.result).toBe('unknown');
-    expect(built.matrix.rows).toEqual([{ pkgpath: 'math/gsl', cells: { 'site-a': { state: 'unknown' } } }]);
+    expect(built.matrix.rows).toEqual([{ pkgpath: 'math/gsl', cells: [{ state: 'unknown' }] }]);
     expect(driftVerdict(built)).toBe('unknown');
   });
 
@@ -271,10 +271,7 @@ describe('unknown sites', () => {
     );
     expect(built.sites.map((s) => s.sync)).toEqual(['drifted', 'unknown']);
     expect(built.sites[1]?.unknownReason).toBe('the site is locked by another job: job x on host y');
-    expect(built.matrix.rows[0]?.cells).toEqual({
-      'site-a': { state: 'missing' },
-      'site-b': { state: 'unknown' },
-    });
+    expect(built.matrix.rows[0]?.cells).toEqual([{ state: 'missing' }, { state: 'unknown' }]);
     expect(driftVerdict(built)).toBe('unknown');
   });
 
@@ -321,13 +318,13 @@ describe('matrix, history and secrets', () => {
     expect(built.matrix).toEqual({
       sites: ['site-a', 'site-b'],
       rows: [
-        { pkgpath: 'devel/zlib', cells: { 'site-a': { state: 'not-required', installed: 'zlib-1.3.1' } } },
+        { pkgpath: 'devel/zlib', cells: [{ state: 'not-required', installed: 'zlib-1.3.1' }, null] },
         {
           pkgpath: 'math/gsl',
-          cells: {
-            'site-a': { state: 'ok', installed: 'gsl-2.8' },
-            'site-b': { state: 'wrong-version', installed: 'gsl-2.7nb1' },
-          },
+          cells: [
+            { state: 'ok', installed: 'gsl-2.8' },
+            { state: 'wrong-version', installed: 'gsl-2.7nb1' },
+          ],
         },
       ],
     });
