@@ -125,6 +125,7 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
     ...plan.changes.flatMap((change) => changeItems(change, plan.desired)),
     ...undeclared(observation.installed, plan),
     ...auditItems(plan, observation.installed),
+    ...areaItems(plan),
   ];
   const failingAudit =
     plan.desired.vulnerabilityPolicy === 'fail' && (plan.audit.length > 0 || plan.auditNotRun !== undefined);
@@ -314,6 +315,22 @@ function auditItems(plan: SitePlan, installed: readonly InstalledPackage[]): Dri
   });
   if (plan.auditNotRun) items.push({ kind: 'audit-not-run', severity, reason: plan.auditNotRun.message });
   return items;
+}
+
+/**
+ * A software area the job's account cannot write blocks the site's changes (plan.ts refuses them: pkg_add would
+ * fail); that is the reason the drift stays, so it is an item of its own.
+ */
+function areaItems(plan: SitePlan): DriftItem[] {
+  const area = plan.softwareArea;
+  if (area === undefined || area.writable || plan.outcome !== 'blocked') return [];
+  return [
+    {
+      kind: 'blocked',
+      severity: 'drift',
+      reason: `the job's account cannot write the software area ${area.prefix}; as the owner, run chmod -R g+w ${area.prefix}`,
+    },
+  ];
 }
 
 function check(requirement: Requirement): RequirementCheck {

@@ -225,6 +225,20 @@ describe('drift items', () => {
     ]);
     expect(old.sites[0]?.sync).toBe('drifted');
   });
+
+  it('names a software area the job cannot write as the reason the changes are blocked', () => {
+    const observation = observed([]);
+    observation.softwareArea = { writable: false, notGroupWritable: 3, example: '/sw/pkg/pkgdb' };
+    const [site] = report([desired([located('math/gsl', 5)])], [observation]).sites;
+    expect(site?.sync).toBe('drifted');
+    expect(site?.items.map((i) => [i.kind, i.reason ?? i.target])).toEqual([
+      ['missing', 'gsl-2.8'],
+      [
+        'blocked',
+        "the job's account cannot write the software area /sw/pkg; as the owner, run chmod -R g+w /sw/pkg",
+      ],
+    ]);
+  });
 });
 
 describe('unknown sites', () => {
