@@ -4,9 +4,9 @@ export const ExitCode = {
   ok: 0,
   /** Error: bad input, a failed or refused job, a blocked plan. */
   error: 1,
-  /** Changes pending or drift (plan --detailed-exitcode, drift). */
+  /** Changes pending or drift (plan --detailed-exitcode, drift: some selected site drifted, none unknown). */
   changes: 2,
-  /** Some site could not be observed. */
+  /** Some site could not be observed. For drift it wins over 2: an unknown site may hide drift. */
   unknown: 3,
   /** Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it. Jobs in flight keep running. */
   interrupted: 130,

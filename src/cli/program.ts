@@ -6,6 +6,7 @@ import { printableLines } from '../report/safe-output.js';
 import { SpecError } from '../spec/index.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerConvergeCommand } from './commands/converge.js';
+import { registerDriftCommand } from './commands/drift.js';
 import { registerForceUnlockCommand } from './commands/force-unlock.js';
 import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
@@ -31,8 +32,8 @@ Environment:
 Exit codes:
   0  success; every site matches the spec
   1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
-  2  changes pending (plan --detailed-exitcode)
-  3  unknown: some site could not be observed; gridpkg did nothing there
+  2  changes pending (plan --detailed-exitcode), drift (drift)
+  3  unknown: some site could not be observed; gridpkg did nothing there (drift: wins over drift)
   130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches`;
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
@@ -59,6 +60,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
   registerConvergeCommand(program, io, setExit);
+  registerDriftCommand(program, io, setExit);
   registerStatusCommand(program, io, setExit);
   registerForceUnlockCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);

@@ -12,7 +12,7 @@ export function renderStatus(
     site: siteName(site),
     sync: status?.sync ?? 'unknown',
     health: status?.health ?? 'never reconciled',
-    observed: status?.observedAt ? `${age(now - Date.parse(status.observedAt))} ago` : '-',
+    observed: status?.observedAt ? `${formatAge(now - Date.parse(status.observedAt))} ago` : '-',
     attempts: status ? String(status.attempts) : '-',
     detail: status?.lastError ? siteText(status.lastError) : '',
   }));
@@ -31,7 +31,8 @@ export function renderStatus(
   return `${[style.bold(line(header)), ...cells.map(line)].join('\n')}\n`;
 }
 
-function age(ms: number): string {
+/** A duration in milliseconds as a short age: `45s`, `12m`, `3h`, `2d`. */
+export function formatAge(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)}m`;

@@ -162,30 +162,59 @@ export class Ledger {
    * behind is broken at once instead of after lockStaleAfter.
    */
   async endedJobs(site: string, limit = ENDED_JOBS_NAMED): Promise<string[]> {
-    let names: string[];
+    const recent = await this.recentHistory(site, limit * 4);
+    return recent
+      .filter((entry) => entry.jobState === 'done' || entry.jobState === 'failed')
+      .slice(0, limit)
+      .map((e) => e.jobId);
+  }
+
+  /**
+   * Each site's last `limit` finished jobs, newest first (for reports); unreadable history files are skipped. The
+   * history directory is listed once for all the sites.
+   */
+  async histories(sites: readonly string[], limit: number): Promise<Map<string, FinishedEntry[]>> {
+    const names = await this.historyNames();
+    const result = new Map<string, FinishedEntry[]>();
+    for (const site of sites)
+      result.set(site, (await this.recentHistory(site, limit * 4, names)).slice(0, limit));
+    return result;
+  }
+
+  private async historyNames(): Promise<string[]> {
     try {
-      names = await readdir(this.historyDir);
+      return await readdir(this.historyDir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+  }
+
+  /**
+   * Finished jobs among the site's `scan` newest history files (by their job id's stamp), newest end first. (Names
+   * of another site that starts with this one's name and a dash take places in the scan: it reads 4 per job wanted.)
+   */
+  private async recentHistory(
+    site: string,
+    scan: number,
+    listed?: readonly string[],
+  ): Promise<FinishedEntry[]> {
+    const names = listed ?? (await this.historyNames());
     // Job ids are SITE-MODE-STAMP-HEX (run-job.ts newJobId): the stamp orders them without reading every file.
     const candidates = names
       .filter((name) => name.startsWith(`${site}-`) && name.endsWith('.json'))
       .map((name) => ({ name, stamp: JOB_STAMP.exec(name)?.[1] ?? '' }))
       .sort((a, b) => (a.stamp < b.stamp ? 1 : a.stamp > b.stamp ? -1 : 0))
-      .slice(0, limit * 4);
-    const ended: Array<{ jobId: string; finishedAt: string }> = [];
+      .slice(0, scan);
+    const finished: FinishedEntry[] = [];
     for (const { name } of candidates) {
       const text = await readIfExists(join(this.historyDir, name), `the end of job ${name}`).catch(
         () => undefined,
       );
       const entry = text === undefined ? undefined : parseHistory(text);
-      if (entry?.site === site && (entry.jobState === 'done' || entry.jobState === 'failed'))
-        ended.push({ jobId: entry.jobId, finishedAt: entry.finishedAt });
+      if (entry?.site === site) finished.push(entry);
     }
-    ended.sort((a, b) => (a.finishedAt < b.finishedAt ? 1 : a.finishedAt > b.finishedAt ? -1 : 0));
-    return ended.slice(0, limit).map((e) => e.jobId);
+    return finished.sort((a, b) => (a.finishedAt < b.finishedAt ? 1 : a.finishedAt > b.finishedAt ? -1 : 0));
   }
 
   /** Drops an intent whose submitter died before submitting (same host, process gone). */

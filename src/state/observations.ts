@@ -102,6 +102,17 @@ export class ObservationStore {
     return { ...value, available: listing.available };
   }
 
+  /**
+   * The site's recorded known observation when it is at most `maxAgeMs` old at `now` (ms since 1970); undefined
+   * when there is none, it is unknown or older, or its file cannot be used (the caller then probes the site).
+   */
+  async loadRecent(site: string, maxAgeMs: number, now: number): Promise<KnownObservation | undefined> {
+    const observation = await this.load(site).catch(() => undefined);
+    if (observation?.state !== 'known') return undefined;
+    const age = now - Date.parse(observation.observedAt);
+    return age >= 0 && age <= maxAgeMs ? observation : undefined;
+  }
+
   /** The raw report a job left, if it left one. */
   async loadReport(jobId: string): Promise<string | undefined> {
     try {
