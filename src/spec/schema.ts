@@ -201,6 +201,8 @@ function requirement(error: ErrorObject, title: string | undefined): string {
       return 'must not be empty';
     case 'minimum':
       return `must be at least ${String(params.limit)}`;
+    case 'maximum':
+      return `must be at most ${String(params.limit)}`;
     default:
       return error.message ?? 'is invalid';
   }
