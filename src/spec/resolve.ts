@@ -324,6 +324,19 @@ class Resolver {
     );
   }
 
+  /** Where a site's setting comes from: the site's own, else the defaults' (undefined when neither sets it). */
+  settingAt(
+    doc: SpecDocument,
+    path: YamlPath,
+    root: SpecDocument,
+    own: unknown,
+    inherited: unknown,
+  ): { doc: SpecDocument; path: YamlPath } | undefined {
+    if (own !== undefined) return { doc, path };
+    if (inherited !== undefined) return { doc: root, path: ['defaults'] };
+    return undefined;
+  }
+
   /** pkg_install versions are dates (YYYYMMDD, as `pkg_info -V` prints them): anything else is a typo. */
   checkMinPkgInstall(doc: SpecDocument, path: YamlPath, pkgsrc: RawPkgsrcSettings): void {
     const version = pkgsrc.minPkgInstall;
@@ -525,15 +538,13 @@ class Resolver {
       if (value.lockStaleAfter !== undefined) this.checkLockStale(doc, path, value.lockStaleAfter);
       else if (defaults.lockStaleAfter !== undefined)
         this.checkLockStale(root, ['defaults'], defaults.lockStaleAfter);
-      if (value.pkgsrc !== undefined) this.checkMinPkgInstall(doc, [...path, 'pkgsrc'], value.pkgsrc);
-      else if (defaults.pkgsrc !== undefined) this.checkMinPkgInstall(root, ['defaults', 'pkgsrc'], defaults.pkgsrc);
+      const pkgsrcAt = this.settingAt(doc, path, root, value.pkgsrc, defaults.pkgsrc);
+      if (pkgsrcAt) this.checkMinPkgInstall(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc'], settings.pkgsrc ?? {});
+      const pkgsrcSource =
+        pkgsrcAt && this.at(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc', 'minPkgInstall']);
       // A site's prune: replaces the defaults' one as a whole; pruned removals point at the one that applies.
-      const pruneSource =
-        value.prune !== undefined
-          ? this.at(doc, [...path, 'prune'])
-          : defaults.prune !== undefined
-            ? this.at(root, ['defaults', 'prune'])
-            : undefined;
+      const pruneAt = this.settingAt(doc, path, root, value.prune, defaults.prune);
+      const pruneSource = pruneAt && this.at(pruneAt.doc, [...pruneAt.path, 'prune']);
       if (value.proxy !== undefined) this.checkProxyRole(doc, [...path, 'proxy'], name, settings);
       else if (defaults.proxy !== undefined) this.checkProxyRole(root, ['defaults', 'proxy'], name, settings);
       return resolveSite(
@@ -543,6 +554,7 @@ class Resolver {
         [...labels].sort(),
         ignores.filter((i) => this.chooses(i.chooser, name, labels)).map((i) => i.ignore),
         pruneSource,
+        pkgsrcSource,
       );
     });
     this.reportRolesWithoutVo();
@@ -634,6 +646,7 @@ function resolveSite(
   labels: string[],
   ignores: IgnoreRule[],
   pruneSource: SourceLocation | undefined,
+  pkgsrcSource: SourceLocation | undefined,
 ): DesiredState {
   const minPkgInstall = settings.pkgsrc?.minPkgInstall;
   return {
@@ -651,7 +664,10 @@ function resolveSite(
     pkgsrcTree: settings.pkgsrcTree,
     bootstrap: settings.bootstrap,
     prune: pruneSource && resolvePrune(settings.prune, pruneSource),
-    minPkgInstall: minPkgInstall === undefined ? undefined : String(minPkgInstall),
+    minPkgInstall:
+      minPkgInstall === undefined || pkgsrcSource === undefined
+        ? undefined
+        : { version: String(minPkgInstall), source: pkgsrcSource },
     vulnerabilityPolicy: settings.vulnerabilities?.policy ?? 'warn',
     ignores,
     proxy: {

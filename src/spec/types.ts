@@ -325,7 +325,7 @@ export interface DesiredState {
   /** Remove packages the spec does not mention (and orphaned dependencies). Absent or disabled: never. */
   prune?: PruneSettings | undefined;
   /** The oldest pkg_install version the site may keep (YYYYMMDD); older is upgraded first. Absent: any. */
-  minPkgInstall?: string | undefined;
+  minPkgInstall?: { version: string; source: SourceLocation } | undefined;
   /** Default warn. */
   vulnerabilityPolicy?: VulnerabilityPolicy;
   /** Active ignore rules of this site, in spec order. */

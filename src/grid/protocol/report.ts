@@ -65,7 +65,7 @@ type Section = keyof typeof RANK;
 const REPEATED: ReadonlySet<Section> = new Set<Section>(['fact', 'action', 'pkg', 'dep', 'avail', 'audit']);
 
 const MODES: readonly JobMode[] = ['probe', 'apply'];
-const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove'];
+const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove', 'upgrade-pkg_install'];
 const RESULTS: readonly ActionResult[] = ['ok', 'skipped', 'failed'];
 const STATUSES: readonly ReportStatus[] = ['ok', 'partial', 'locked', 'stale', 'error'];
 const AUDIT_STATUSES: readonly AuditStatus[] = ['clean', 'vulnerable', 'no-list', 'skipped'];
