@@ -15,6 +15,7 @@ import type { PackageChange } from './diff.js';
 import type { KnownObservation } from './observation.js';
 
 export { PKG_INSTALL_PKGPATH };
+
 const PKG_INSTALL_BASE = 'pkg_install';
 
 export type PkgInstallPlan =

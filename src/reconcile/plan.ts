@@ -135,9 +135,16 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
 }
 
 /** The observation as the resolver should see it: with the pkg_install version the site runs (or will run). */
-function withPkgInstallVersion(observation: KnownObservation, upgradedTo: string | undefined): KnownObservation {
+function withPkgInstallVersion(
+  observation: KnownObservation,
+  upgradedTo: string | undefined,
+): KnownObservation {
   const version = upgradedTo ?? sitePkgInstallVersion(observation);
-  if (observation.pkgsrc.state !== 'present' || version === undefined || version === observation.pkgsrc.version)
+  if (
+    observation.pkgsrc.state !== 'present' ||
+    version === undefined ||
+    version === observation.pkgsrc.version
+  )
     return observation;
   return { ...observation, pkgsrc: { ...observation.pkgsrc, version } };
 }
@@ -419,7 +426,8 @@ export function summarizePlan(plan: Plan): PlanSummary {
     ignored: 0,
   };
   for (const site of plan.sites) {
-    for (const action of site.actions) summary[action.verb === 'upgrade-pkg_install' ? 'upgrade' : action.verb]++;
+    for (const action of site.actions)
+      summary[action.verb === 'upgrade-pkg_install' ? 'upgrade' : action.verb]++;
     summary.ignored += site.changes.filter((c) => c.ignored !== undefined).length;
     if (site.audit.length > 0) summary.sitesVulnerable++;
     if (site.auditNotRun) summary.sitesAuditNotRun++;

@@ -70,8 +70,12 @@ export function planPrune(
     changes: [...changes, ...pruned],
     removals: pruned.length,
     withoutPkgpath,
-    blocked: guard(desired.prune, observation, removing, pruned),
+    blocked: guard(desired.prune, observation, removing, pruned, adds(changes)),
   };
+}
+
+function adds(changes: readonly PackageChange[]): boolean {
+  return changes.some((c) => c.kind === 'install');
 }
 
 /** The DEPENDS patterns of the packages the plan adds: an installed package one of them matches is needed. */
@@ -104,6 +108,7 @@ function guard(
   observation: KnownObservation,
   removing: ReadonlySet<string>,
   pruned: readonly PackageChange[],
+  adding: boolean,
 ): string[] {
   if (pruned.length === 0) return [];
   const where = `${settings.source.file}:${settings.source.line}`;
@@ -119,7 +124,8 @@ function guard(
   const staying = observation.installed.filter(
     (p) => !isBootstrapPackage(p) && !removing.has(p.pkgname) && !prunedNames.has(p.pkgname),
   );
-  if (!settings.allowRemoveAll && staying.length === 0) {
+  // Like allowEmpty: what is refused is a site left with nothing but pkgsrc.
+  if (!settings.allowRemoveAll && staying.length === 0 && !adding) {
     blocked.push(
       "prune would remove every package of this site except pkgsrc's own: if the spec is right, allow it " +
         `with prune: { allowRemoveAll: true } (${where})`,

@@ -539,9 +539,9 @@ class Resolver {
       else if (defaults.lockStaleAfter !== undefined)
         this.checkLockStale(root, ['defaults'], defaults.lockStaleAfter);
       const pkgsrcAt = this.settingAt(doc, path, root, value.pkgsrc, defaults.pkgsrc);
-      if (pkgsrcAt) this.checkMinPkgInstall(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc'], settings.pkgsrc ?? {});
-      const pkgsrcSource =
-        pkgsrcAt && this.at(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc', 'minPkgInstall']);
+      if (pkgsrcAt)
+        this.checkMinPkgInstall(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc'], settings.pkgsrc ?? {});
+      const pkgsrcSource = pkgsrcAt && this.at(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc', 'minPkgInstall']);
       // A site's prune: replaces the defaults' one as a whole; pruned removals point at the one that applies.
       const pruneAt = this.settingAt(doc, path, root, value.prune, defaults.prune);
       const pruneSource = pruneAt && this.at(pruneAt.doc, [...pruneAt.path, 'prune']);
@@ -679,10 +679,7 @@ function resolveSite(
 }
 
 /** `prune: true` or a mapping (enabled unless it says `enabled: false`); undefined when the site does not prune. */
-function resolvePrune(
-  raw: RawSiteSettings['prune'],
-  source: SourceLocation,
-): PruneSettings | undefined {
+function resolvePrune(raw: RawSiteSettings['prune'], source: SourceLocation): PruneSettings | undefined {
   if (raw === undefined || raw === false) return undefined;
   const settings = raw === true ? {} : raw;
   if (settings.enabled === false) return undefined;

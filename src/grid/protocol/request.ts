@@ -72,9 +72,14 @@ export function packageFile(action: SiteAction): string {
 /** pkg_install upgrades itself first, and only itself (the job refuses anything else the same way). */
 function checkPkgInstallUpgrade(action: SiteAction, index: number): void {
   const at = `actions[${index}]`;
-  if (index !== 0) throw new ProtocolError(`${at}.verb`, action.verb, 'upgrade-pkg_install only as the first action');
+  if (index !== 0)
+    throw new ProtocolError(`${at}.verb`, action.verb, 'upgrade-pkg_install only as the first action');
   if (action.pkgpath !== PKG_INSTALL_PKGPATH)
-    throw new ProtocolError(`${at}.pkgpath`, action.pkgpath, `${PKG_INSTALL_PKGPATH} for upgrade-pkg_install`);
+    throw new ProtocolError(
+      `${at}.pkgpath`,
+      action.pkgpath,
+      `${PKG_INSTALL_PKGPATH} for upgrade-pkg_install`,
+    );
   if (!action.pkgname.startsWith('pkg_install-'))
     throw new ProtocolError(`${at}.pkgname`, action.pkgname, 'a pkg_install-VERSION for upgrade-pkg_install');
 }
