@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AvailablePackage } from '../../src/grid/protocol/types.js';
 import type { KnownObservation } from '../../src/reconcile/observation.js';
-import { planSite } from '../../src/reconcile/plan.js';
+import { buildPlan, planSite } from '../../src/reconcile/plan.js';
+import { renderPlan } from '../../src/report/plan-view.js';
 import type { DesiredState, Requirement } from '../../src/spec/types.js';
 import { desired, observed, requirement } from './fixtures.js';
 
@@ -63,6 +64,18 @@ describe('pkgsrc.minPkgInstall', () => {
       reason: 'pkg_install 20170419 is older than pkgsrc.minPkgInstall 20211115: upgraded first',
       requirement: { pkgpath: 'pkgtools/pkg_install', pattern: 'pkg_install>=20211115', source: MIN_AT },
     });
+  });
+
+  it('shows the upgrade in the plan with why it comes first', () => {
+    const plan = buildPlan([wanting('20211115')], [site('20170419', [NEW_TOOLS])], {
+      specFile: 's.yaml',
+      specDigest: 'sha256:0',
+    });
+    expect(renderPlan(plan)).toContain(
+      '  ~ pkgtools/pkg_install     upgrade pkg_install-20170419 -> pkg_install-20211115 (pkg_install 20170419 ' +
+        'is older than pkgsrc.minPkgInstall 20211115: upgraded first)\n',
+    );
+    expect(renderPlan(plan)).toContain('Plan: 0 to install, 1 to upgrade, 0 to downgrade, 0 to remove');
   });
 
   it('does nothing when the site is new enough, or when no minimum is set', () => {
