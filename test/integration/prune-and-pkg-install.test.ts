@@ -4,7 +4,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PACKAGES, type PackageDefinition } from '../pkgsrc-sim/repository.js';
+import { NEEDS_NEW_PKG_INSTALL, NEW_PKG_INSTALL } from '../pkgsrc-sim/newer-tools.js';
+import { DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
 import { availableShells, World } from './harness.js';
 
 const [shell] = availableShells();
@@ -74,17 +75,6 @@ describe.skipIf(shell === undefined)('prune on a simulated site', () => {
   }, 180_000);
 });
 
-const template = DEFAULT_PACKAGES.find((p) => p.pkgname === 'pkg_install-20170419') as PackageDefinition;
-const NEW_PKG_INSTALL: PackageDefinition = { ...template, pkgname: 'pkg_install-20211115', bootstrap: false };
-/** Built by a newer bulk build: pkg_install 20170419 refuses it ("built with a newer pkg_install version"). */
-const NEEDS_NEW_TOOLS: PackageDefinition = {
-  ...template,
-  pkgname: 'newtool-1.0',
-  pkgpath: 'devel/newtool',
-  bootstrap: false,
-  buildInfo: { PKGTOOLS_VERSION: '20211115' },
-};
-
 describe.skipIf(shell === undefined)('pkgsrc.minPkgInstall on a simulated site', () => {
   let world: World;
   beforeEach(async () => {
@@ -96,7 +86,7 @@ describe.skipIf(shell === undefined)('pkgsrc.minPkgInstall on a simulated site',
 
   it('upgrades an old pkg_install first, then installs what needs it, and converges', async () => {
     const site = await world.addSite('site-a', [], {
-      packages: [...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_TOOLS],
+      packages: [...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_PKG_INSTALL],
     });
     await world.writeSpec({ 'site-a': '      - devel/newtool' }, '    pkgsrc: { minPkgInstall: 20211115 }');
 

@@ -3,7 +3,8 @@
 // (add/perform.c check_pkgtools_version: "was built with a newer pkg_install version", not in a transcript).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PACKAGES, type PackageDefinition } from '../pkgsrc-sim/repository.js';
+import { NEEDS_NEW_PKG_INSTALL, NEW_PKG_INSTALL } from '../pkgsrc-sim/newer-tools.js';
+import { DEFAULT_PACKAGES } from '../pkgsrc-sim/repository.js';
 import { createSiteWithRepository } from '../pkgsrc-sim/site.js';
 import { makeTempDir, sh, siteEnv } from './helpers.js';
 
@@ -14,24 +15,13 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-const template = DEFAULT_PACKAGES.find((p) => p.pkgname === 'pkg_install-20170419') as PackageDefinition;
-const NEW_PKG_INSTALL: PackageDefinition = { ...template, pkgname: 'pkg_install-20211115', bootstrap: false };
-/** A package made by a 2021 bulk build: pkg_install 20170419 refuses it. */
-const NEEDS_NEW_TOOLS: PackageDefinition = {
-  ...template,
-  pkgname: 'newtool-1.0',
-  pkgpath: 'devel/newtool',
-  bootstrap: false,
-  buildInfo: { PKGTOOLS_VERSION: '20211115' },
-};
-
 describe('pkg_add -u pkg_install', () => {
   it('makes the tools the new version: -V prints it and packages built with it are accepted', async () => {
     const root = path.join(tmp.dir, 'site');
     const site = await createSiteWithRepository({
       root,
       repositoryDir: path.join(tmp.dir, 'repo'),
-      packages: [...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_TOOLS],
+      packages: [...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_PKG_INSTALL],
     });
     const run = (cmd: string) => sh(cmd, siteEnv(site, site.repository), root);
     expect(run('pkg_info -V; pkg_add -V; pkg_admin -V; pkg_delete -V')).toEqual({

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteAction, SiteRequest } from '../../src/grid/protocol/types.js';
+import { NEEDS_NEW_PKG_INSTALL, NEW_PKG_INSTALL } from '../pkgsrc-sim/newer-tools.js';
 import { DEFAULT_PACKAGES, type PackageDefinition } from '../pkgsrc-sim/repository.js';
 import { createSiteWithRepository, type SiteWithRepository } from '../pkgsrc-sim/site.js';
 import { JobRoom, reportOf, snapshot } from './harness.js';
@@ -22,17 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
-
-const template = DEFAULT_PACKAGES.find((p) => p.pkgname === 'pkg_install-20170419') as PackageDefinition;
-const NEW_PKG_INSTALL: PackageDefinition = { ...template, pkgname: 'pkg_install-20211115', bootstrap: false };
-/** Built by a newer bulk build: pkg_install 20170419 refuses it, 20211115 accepts it. */
-const NEEDS_NEW_TOOLS: PackageDefinition = {
-  ...template,
-  pkgname: 'newtool-1.0',
-  pkgpath: 'devel/newtool',
-  bootstrap: false,
-  buildInfo: { PKGTOOLS_VERSION: '20211115' },
-};
 
 const UPGRADE_TOOLS: SiteAction = {
   verb: 'upgrade-pkg_install',
@@ -68,7 +58,7 @@ const shells = SHELLS.filter((s) =>
 
 describe.concurrent.each(shells)('upgrade-pkg_install under $name', ({ command: shell }) => {
   it('upgrades pkg_install first, so the next action may need it; the next probe reports the new version', async () => {
-    const { site, room } = await freshSite([...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_TOOLS]);
+    const { site, room } = await freshSite([...DEFAULT_PACKAGES, NEW_PKG_INSTALL, NEEDS_NEW_PKG_INSTALL]);
     const report = reportOf(await room.run(shell, request(site, [UPGRADE_TOOLS, INSTALL_NEWTOOL])));
     expect(report.status).toBe('ok');
     expect(report.actions.map((a) => `${a.verb} ${a.pkgname} ${a.result}`)).toEqual([
@@ -89,7 +79,7 @@ describe.concurrent.each(shells)('upgrade-pkg_install under $name', ({ command: 
 
   it('runs nothing after a failed pkg_install upgrade, and ends partial', async () => {
     // The repository has no pkg_install-20211115.tgz: the upgrade fails, newtool must not be tried.
-    const { site, room } = await freshSite([...DEFAULT_PACKAGES, NEEDS_NEW_TOOLS]);
+    const { site, room } = await freshSite([...DEFAULT_PACKAGES, NEEDS_NEW_PKG_INSTALL]);
     const before = await snapshot(site.pkgdb);
     const gsl: SiteAction = { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' };
     const run = await room.run(shell, request(site, [UPGRADE_TOOLS, INSTALL_NEWTOOL, gsl]));
