@@ -7,7 +7,7 @@
  */
 import type { InstalledPackage } from '../grid/protocol/types.js';
 import { isBootstrapPackage } from '../pkgsrc/index.js';
-import type { DesiredState, PruneSettings, Requirement, SourceLocation } from '../spec/types.js';
+import type { DesiredState, IgnoreRule, PruneSettings, Requirement, SourceLocation } from '../spec/types.js';
 import { repositoryIndex, safeMatch } from './candidates.js';
 import type { DependentsIndex } from './dependents.js';
 import type { PackageChange } from './diff.js';
@@ -48,11 +48,16 @@ export function planPrune(
   const neededByAdditions = dependsOfAdditions(changes, observation);
   const withoutPkgpath: string[] = [];
   const doomed = new Map<string, InstalledPackage>();
+  // An ignore rule for removals keeps an undeclared package (and so what it needs), visibly.
+  const ignored: PackageChange[] = [];
   for (const p of observation.installed) {
     if (handled.has(p.pkgname) || isBootstrapPackage(p)) continue;
     if (p.pkgpath === undefined) withoutPkgpath.push(p.pkgname);
-    else if (!declared.has(p.pkgpath) && !neededByAdditions.some((d) => safeMatch(d, p.pkgname)))
-      doomed.set(p.pkgname, p);
+    else if (!declared.has(p.pkgpath) && !neededByAdditions.some((d) => safeMatch(d, p.pkgname))) {
+      const rule = removalIgnoredBy(p.pkgpath, desired.ignores ?? []);
+      if (rule) ignored.push(ignoredRemoval(p, rule, desired.prune.source));
+      else doomed.set(p.pkgname, p);
+    }
   }
   // Keep what a staying package requires; keeping one can keep what it requires in turn: iterate.
   const stays = (d: { pkgname: string }) => !removing.has(d.pkgname) && !doomed.has(d.pkgname);
@@ -67,7 +72,7 @@ export function planPrune(
   }
   const pruned = [...doomed.values()].map((p) => prunedRemoval(p, desired.prune.source));
   return {
-    changes: [...changes, ...pruned],
+    changes: [...changes, ...ignored, ...pruned],
     removals: pruned.length,
     withoutPkgpath,
     blocked: guard(desired.prune, observation, removing, pruned, adds(changes)),
@@ -87,6 +92,28 @@ function dependsOfAdditions(changes: readonly PackageChange[], observation: Know
     for (const pattern of repo.byName.get(c.to)?.depends ?? []) patterns.push(pattern);
   }
   return patterns;
+}
+
+function removalIgnoredBy(pkgpath: string, ignores: readonly IgnoreRule[]): IgnoreRule | undefined {
+  return ignores.find(
+    (r) =>
+      (r.pkgpath === undefined || r.pkgpath === pkgpath) &&
+      (r.kinds === undefined || r.kinds.includes('remove')),
+  );
+}
+
+/** What plan shows for a prune an ignore rule suppressed, as for any other ignored removal. */
+function ignoredRemoval(p: InstalledPackage, rule: IgnoreRule, source: SourceLocation): PackageChange {
+  const { requirement } = prunedRemoval(p, source);
+  return {
+    kind: 'unchanged',
+    pkgpath: requirement.pkgpath,
+    from: p.pkgname,
+    to: p.pkgname,
+    reason: `ignored: ${rule.reason}`,
+    ignored: { kind: 'remove' },
+    requirement,
+  };
 }
 
 function prunedRemoval(p: InstalledPackage, source: SourceLocation): PackageChange {

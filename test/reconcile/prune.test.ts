@@ -154,6 +154,27 @@ describe('prune', () => {
     expect(plan.changes).toEqual([]);
   });
 
+  it('leaves an undeclared package an ignore rule covers, with what it needs, and shows it as ignored', () => {
+    const keepRoot = {
+      pkgpath: 'math/root',
+      kinds: ['remove' as const],
+      reason: 'the analysis group still uses it',
+      until: undefined,
+      source: { file: 'spec.yaml', line: 9, column: 5 },
+    };
+    const plan = planSite(
+      { ...pruning([requirement('devel/cmake')]), ignores: [keepRoot] },
+      site([...FULL_ROOT, 'cmake-3.28.1', 'hdf5-1.14.3*']),
+    );
+    expect(removals(plan)).toEqual(['hdf5-1.14.3']);
+    expect(plan.changes.find((c) => c.pkgpath === 'math/root')).toMatchObject({
+      kind: 'unchanged',
+      from: 'root-6.30.02',
+      reason: 'ignored: the analysis group still uses it',
+      ignored: { kind: 'remove' },
+    });
+  });
+
   it('reports a package without PKGPATH and does not count it as removed', () => {
     const plan = planSite(
       pruning([]),
