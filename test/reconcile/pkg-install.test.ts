@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AvailablePackage } from '../../src/grid/protocol/types.js';
 import type { KnownObservation } from '../../src/reconcile/observation.js';
 import { buildPlan, planSite } from '../../src/reconcile/plan.js';
+import { readPlanFile, writePlanFile } from '../../src/reconcile/plan-file.js';
 import { renderPlan } from '../../src/report/plan-view.js';
 import type { DesiredState, Requirement } from '../../src/spec/types.js';
 import { desired, observed, requirement } from './fixtures.js';
@@ -76,6 +80,22 @@ describe('pkgsrc.minPkgInstall', () => {
         'is older than pkgsrc.minPkgInstall 20211115: upgraded first)\n',
     );
     expect(renderPlan(plan)).toContain('Plan: 0 to install, 1 to upgrade, 0 to downgrade, 0 to remove');
+  });
+
+  it('survives a saved plan (the plan schema knows the action and the setting)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-plan-tools-'));
+    try {
+      const plan = buildPlan([wanting('20211115')], [site('20170419', [NEW_TOOLS])], {
+        specFile: join(dir, 's.yaml'),
+        specDigest: `sha256:${'0'.repeat(64)}`,
+      });
+      await writePlanFile(join(dir, 'p.plan'), plan, dir);
+      const saved = await readPlanFile(join(dir, 'p.plan'));
+      expect(saved.sites[0]?.actions).toEqual(plan.sites[0]?.actions);
+      expect(saved.sites[0]?.desired.minPkgInstall).toEqual({ version: '20211115', source: MIN_AT });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('does nothing when the site is new enough, or when no minimum is set', () => {
