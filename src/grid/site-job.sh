@@ -402,9 +402,16 @@ request_line() {
       req_known="$req_known$t1 "
       ;;
     action)
-      case $t1 in install | upgrade | downgrade | remove) ;; *) bad 'unknown action verb'; return 1 ;; esac
+      case $t1 in install | upgrade | downgrade | remove | upgrade-pkg_install) ;; *) bad 'unknown action verb'; return 1 ;; esac
       is_pkgpath "$t2" || { bad 'bad PKGPATH'; return 1; }
       is_pkgname "$t3" || { bad 'bad PKGNAME'; return 1; }
+      # pkgsrc.minPkgInstall: pkg_install upgrades itself, and only as the first action (the rest was planned for
+      # the new one).
+      if [ "$t1" = upgrade-pkg_install ]; then
+        [ "$n_actions" = 0 ] || { bad 'upgrade-pkg_install only as the first action'; return 1; }
+        [ "$t2" = pkgtools/pkg_install ] || { bad 'upgrade-pkg_install takes pkgtools/pkg_install'; return 1; }
+        case $t3 in pkg_install-[0-9]*) ;; *) bad 'upgrade-pkg_install takes a pkg_install PKGNAME'; return 1 ;; esac
+      fi
       # install, upgrade and downgrade add one exact file of the repository (FILE_NAME): no directory listing.
       case $t1 in
         remove) [ "$ntok" = 3 ] || { bad 'remove takes no FILE'; return 1; } ;;
@@ -1041,6 +1048,7 @@ add_package_file() {
 
 failed=0
 index=0
+tools_failed=0
 if [ "$stale" = 0 ]; then
   while IFS= read -r action; do
     split_tokens "$action" # our own file of validated "VERB PKGPATH PKGNAME [FILE]" lines
@@ -1052,7 +1060,21 @@ if [ "$stale" = 0 ]; then
     fi
     keep_heartbeat
     result=ok message=
+    # The actions after a failed pkg_install upgrade were planned for the new pkg_install (packages the old one
+    # refuses): none of them runs with the old one.
+    [ "$tools_failed" = 0 ] || verb="not-run $verb"
     case $verb in
+      'not-run '*)
+        verb=${verb#not-run } result=failed message='not run: the pkg_install upgrade before it failed'
+        ;;
+      upgrade-pkg_install)
+        if is_installed "$pkgname"; then
+          result=skipped message='already installed'
+        else
+          add_package_file -u "$file"
+          [ "$result" != failed ] || tools_failed=1
+        fi
+        ;;
       install)
         if is_installed "$pkgname"; then
           result=skipped message='already installed'

@@ -1,6 +1,7 @@
 // The pkgsrc domain: pure functions, no I/O. See DESIGN.md "Package identity".
 
 export { type AuditOutput, type AuditOutputFinding, parseAuditOutput } from './audit.js';
+export { BOOTSTRAP_PKGPATHS, isBootstrapPackage } from './bootstrap.js';
 export {
   isValidPattern,
   isValidPkgBase,

@@ -27,6 +27,10 @@ export interface PackageChange {
   neededBy?: string[];
   /** An install only a dependency asks for: added as automatic, as pkg_add marks what it pulls in. */
   automatic?: boolean;
+  /** A removal prune adds: the spec does not declare the package (or it is an orphaned dependency). */
+  pruned?: boolean;
+  /** The upgrade of pkg_install itself that `pkgsrc.minPkgInstall` asks for: the first action of the job. */
+  selfUpgrade?: boolean;
   /** The spec's requirement; for a dependency the spec does not name, one made for it (see dependencies.ts). */
   requirement: Requirement;
 }

@@ -77,8 +77,10 @@ export function observationFromReport(site: string, report: SiteReport, observed
   });
   if (report.status === 'locked') return unknown(`the site is locked by another job: ${lockOwner(report)}`);
   if (report.pkgsrc?.state === 'absent') {
+    const prefix = report.pkgsrc.prefix;
     return unknown(
-      `pkgsrc is not installed under ${report.pkgsrc.prefix} (bootstrapping is not implemented yet)`,
+      `pkgsrc is not installed under ${prefix}: gridpkg does not bootstrap sites yet, so bootstrap it there ` +
+        `(bootstrap --unprivileged --prefix ${prefix}, then chmod -R g+w ${prefix}) or set prefix: to where it is`,
     );
   }
   if (report.pkgsrc?.state === 'foreign-pkgdb') {

@@ -9,6 +9,8 @@ import { resolveDependencies } from './dependencies.js';
 import { type DependentsIndex, indexDependents } from './dependents.js';
 import { indexObservation, type PackageChange, sharedDiff } from './diff.js';
 import type { KnownObservation, Observation } from './observation.js';
+import { PKG_INSTALL_PKGPATH, planPkgInstall, sitePkgInstallVersion } from './pkg-install.js';
+import { planPrune } from './prune.js';
 
 export type SiteOutcome = 'in-sync' | 'changes' | 'unknown' | 'blocked';
 
@@ -37,6 +39,11 @@ export interface SitePlan {
    * changes are blocked: pkg_add would fail). Absent when there is no such problem.
    */
   softwareArea?: { prefix: string; writable: boolean; notGroupWritable: number; example?: string };
+  /**
+   * For a site that prunes: how many removals prune planned, the installed packages it leaves because they record
+   * no PKGPATH, and why its guard blocks the site (each message says how to allow it; empty when it does not).
+   */
+  prune?: { removals: number; withoutPkgpath: string[]; blocked: string[] };
   desired: DesiredState;
 }
 
@@ -66,13 +73,24 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
   for (const r of desired.requirements) for (const c of sharedDiff(r, observation, index)) diffed.push(c);
   // Built per site and dropped with it: "who requires X" is asked for every removal and replacement.
   const dependents = indexDependents(observation.dependencies);
+  const pkgInstall = planPkgInstall(desired, observation);
   const resolution = resolveDependencies(
     applyIgnores(diffed, desired.ignores ?? []),
-    observation,
+    // The rest of the job runs with the pkg_install the site will have: an upgraded one accepts newer packages.
+    withPkgInstallVersion(observation, pkgInstall.kind === 'upgrade' ? pkgInstall.version : undefined),
     desired.requirements,
     dependents,
   );
-  const changes = blockForeignPrefix(blockBreakingChanges(resolution.changes, dependents), observation);
+  // minPkgInstall decides about pkg_install itself, whatever else the plan would have done with it.
+  const own =
+    pkgInstall.kind === 'current'
+      ? resolution.changes
+      : [pkgInstall.change, ...resolution.changes.filter((c) => c.pkgpath !== PKG_INSTALL_PKGPATH)];
+  let changes = blockForeignPrefix(blockBreakingChanges(own, dependents), observation);
+  const prune = desired.prune
+    ? planPrune({ ...desired, prune: desired.prune }, observation, changes, dependents)
+    : undefined;
+  if (prune) changes = prune.changes;
   // One pass over the site's changes (a thousand per site at real sizes).
   const reasons: string[] = [];
   let blocked = false;
@@ -85,7 +103,11 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
       else unknown = true;
     } else if (!acts && isAction(c)) acts = true;
   }
-  const outcome: SiteOutcome = blocked ? 'blocked' : unknown ? 'unknown' : acts ? 'changes' : 'in-sync';
+  // The prune guard blocks the whole site: a prune larger than allowed is refused, not cut short.
+  const pruneBlocks = (prune?.blocked.length ?? 0) > 0;
+  if (prune) reasons.push(...prune.blocked);
+  const outcome: SiteOutcome =
+    blocked || pruneBlocks ? 'blocked' : unknown ? 'unknown' : acts ? 'changes' : 'in-sync';
   const softwareArea = areaProblem(observation);
   // A job that cannot write the software area would fail at pkg_add: refuse the changes instead.
   const areaBlocks = outcome === 'changes' && softwareArea?.writable === false;
@@ -106,7 +128,25 @@ export function planSite(desired: DesiredState, observation: Observation): SiteP
     ...(auditNotRun ? { auditNotRun } : {}),
     notes,
     ...(softwareArea ? { softwareArea } : {}),
+    ...(prune
+      ? { prune: { removals: prune.removals, withoutPkgpath: prune.withoutPkgpath, blocked: prune.blocked } }
+      : {}),
   };
+}
+
+/** The observation as the resolver should see it: with the pkg_install version the site runs (or will run). */
+function withPkgInstallVersion(
+  observation: KnownObservation,
+  upgradedTo: string | undefined,
+): KnownObservation {
+  const version = upgradedTo ?? sitePkgInstallVersion(observation);
+  if (
+    observation.pkgsrc.state !== 'present' ||
+    version === undefined ||
+    version === observation.pkgsrc.version
+  )
+    return observation;
+  return { ...observation, pkgsrc: { ...observation.pkgsrc, version } };
 }
 
 /** The site's software area when it is not writable for the job or not group-writable for the VO. */
@@ -252,7 +292,7 @@ function orderActions(
 ): SiteAction[] {
   const toAction = (c: PackageChange): SiteAction => {
     const action: SiteAction = {
-      verb: c.kind as SiteAction['verb'],
+      verb: c.selfUpgrade ? 'upgrade-pkg_install' : (c.kind as SiteAction['verb']),
       pkgpath: c.pkgpath,
       pkgname: (c.kind === 'remove' ? c.from : c.to) as string,
     };
@@ -263,8 +303,11 @@ function orderActions(
   const removes: PackageChange[] = [];
   const replacements: PackageChange[] = [];
   const installs: PackageChange[] = [];
+  // pkg_install upgrades itself before anything else: the rest of the job was planned for the new one.
+  const first: PackageChange[] = [];
   for (const c of changes) {
-    if (c.kind === 'remove') removes.push(c);
+    if (c.selfUpgrade && c.kind === 'upgrade') first.push(c);
+    else if (c.kind === 'remove') removes.push(c);
     else if (c.kind === 'upgrade' || c.kind === 'downgrade') replacements.push(c);
     else if (c.kind === 'install') installs.push(c);
   }
@@ -274,7 +317,7 @@ function orderActions(
   const additions = [...replacements, ...installs];
   // A stable sort: what the resolver ordered, dependencies first; the rest after, in their old order.
   const ordered = additions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i);
-  return [...removals, ...ordered.map((x) => x.c)].map(toAction);
+  return [...first, ...removals, ...ordered.map((x) => x.c)].map(toAction);
 }
 
 function orderRemovals(removals: PackageChange[], dependents: DependentsIndex): PackageChange[] {
@@ -383,7 +426,8 @@ export function summarizePlan(plan: Plan): PlanSummary {
     ignored: 0,
   };
   for (const site of plan.sites) {
-    for (const action of site.actions) summary[action.verb]++;
+    for (const action of site.actions)
+      summary[action.verb === 'upgrade-pkg_install' ? 'upgrade' : action.verb]++;
     summary.ignored += site.changes.filter((c) => c.ignored !== undefined).length;
     if (site.audit.length > 0) summary.sitesVulnerable++;
     if (site.auditNotRun) summary.sitesAuditNotRun++;

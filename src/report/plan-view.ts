@@ -25,10 +25,25 @@ export function renderPlan(plan: Plan, style: Style = plainStyle): string {
 function renderSite(site: SitePlan, style: Style): string[] {
   return [
     ...renderChanges(site, style),
+    ...renderPrune(site, style),
     ...renderSoftwareArea(site, style),
     ...renderAudit(site, style),
     ...renderNotes(site, style),
   ];
+}
+
+/** Why the prune guard blocks the site (with how to allow it), and what prune leaves because it cannot tell. */
+function renderPrune(site: SitePlan, style: Style): string[] {
+  const prune = site.prune;
+  if (!prune) return [];
+  const lines = prune.blocked.map((message) => `  ${style.red('! prune blocked')}: ${siteText(message)}`);
+  if (prune.withoutPkgpath.length > 0) {
+    lines.push(
+      `  ${style.yellow('! not pruned')}: ${prune.withoutPkgpath.map(siteName).join(', ')} record(s) no PKGPATH, so ` +
+        'gridpkg cannot tell what they are (reinstall them from a package built by pkgsrc to manage them)',
+    );
+  }
+  return lines;
 }
 
 /**
@@ -154,9 +169,9 @@ function describe(change: PackageChange): string {
     case 'install':
       return `install ${to}`;
     case 'remove':
-      return `remove ${from}`;
+      return `remove ${from}${change.pruned ? ` (${siteText(change.reason ?? 'not declared')})` : ''}`;
     case 'upgrade':
-      return `upgrade ${from} -> ${to}`;
+      return `upgrade ${from} -> ${to}${change.selfUpgrade ? ` (${siteText(change.reason ?? 'first')})` : ''}`;
     case 'downgrade':
       return `downgrade ${from} -> ${to}`;
     case 'unchanged':

@@ -18,35 +18,9 @@ import {
   type YAMLSeq,
 } from 'yaml';
 import type { InstalledPackage } from '../grid/protocol/types.js';
-import { isValidPattern, isValidPkgPath, parsePkgName } from '../pkgsrc/index.js';
+import { isBootstrapPackage, isValidPattern, isValidPkgPath, parsePkgName } from '../pkgsrc/index.js';
 import type { KnownObservation } from '../reconcile/observation.js';
 import { MAX_EXPANDED_NODES } from './yaml-source.js';
-
-/**
- * PKGPATHs that `bootstrap --unprivileged` installs on some system (and pkg_chk, which the site tools always
- * installed). On Linux: bootstrap-mk-files, bmake, cwrappers, pkg_install and (Debian) nawk; on other systems also
- * pdksh, bootstrap-extras and install-sh (../shared/pkgsrc-reference/README.md, "More facts"); mktools, mtree and
- * nbsed in other bootstrap versions.
- */
-export const BOOTSTRAP_PKGPATHS: ReadonlySet<string> = new Set([
-  'devel/bmake',
-  'lang/nawk',
-  'pkgtools/bootstrap-extras',
-  'pkgtools/bootstrap-mk-files',
-  'pkgtools/cwrappers',
-  'pkgtools/mktools',
-  'pkgtools/mtree',
-  'pkgtools/pkg_chk',
-  'pkgtools/pkg_install',
-  'shells/pdksh',
-  'sysutils/install-sh',
-  'textproc/nbsed',
-]);
-
-/** The same packages by PKGBASE, for a bootstrap package that records no PKGPATH. */
-const BOOTSTRAP_BASES: ReadonlySet<string> = new Set(
-  [...BOOTSTRAP_PKGPATHS].map((p) => p.slice(p.indexOf('/') + 1)),
-);
 
 /** One spec entry: a bare PKGPATH, or a PKGPATH with a pattern (`--pin`). */
 export type ExportEntry = string | { pkgpath: string; pattern: string };
@@ -79,19 +53,6 @@ export interface ExportOptions {
   pin?: boolean;
 }
 
-function isBootstrap(pkg: InstalledPackage): boolean {
-  if (pkg.pkgpath !== undefined) return BOOTSTRAP_PKGPATHS.has(pkg.pkgpath);
-  return BOOTSTRAP_BASES.has(baseOf(pkg.pkgname) ?? '');
-}
-
-function baseOf(pkgname: string): string | undefined {
-  try {
-    return parsePkgName(pkgname).base;
-  } catch {
-    return undefined;
-  }
-}
-
 export function fragmentFromObservation(
   observation: KnownObservation,
   options: ExportOptions = {},
@@ -102,7 +63,7 @@ export function fragmentFromObservation(
   const byPath = new Map<string, InstalledPackage[]>();
   let automatic = 0;
   for (const pkg of observation.installed) {
-    if (isBootstrap(pkg)) bootstrap.push(pkg.pkgname);
+    if (isBootstrapPackage(pkg)) bootstrap.push(pkg.pkgname);
     else if (pkg.automatic) automatic++;
     else if (pkg.pkgpath === undefined || !isValidPkgPath(pkg.pkgpath)) withoutPkgpath.push(pkg.pkgname);
     else byPath.set(pkg.pkgpath, [...(byPath.get(pkg.pkgpath) ?? []), pkg]);

@@ -16,8 +16,10 @@ import type {
   BackendConfig,
   DesiredState,
   IgnoreRule,
+  PruneSettings,
   RawBackend,
   RawPackage,
+  RawPkgsrcSettings,
   RawSet,
   RawSite,
   RawSiteSettings,
@@ -35,6 +37,8 @@ export const DEFAULT_JOB_TIMEOUT_SECONDS = 2 * 60 * 60;
  * so 60 s leaves 50 s for clock skew between worker nodes sharing the software area and for stalls (NFS, load).
  */
 export const MIN_LOCK_STALE_SECONDS = 60;
+/** How many packages prune may remove from one site in one plan unless the spec allows more. */
+export const DEFAULT_PRUNE_MAX_REMOVALS = 10;
 
 /** One schema-valid file of the spec. */
 export interface SpecDocument {
@@ -320,6 +324,30 @@ class Resolver {
     );
   }
 
+  /** Where a site's setting comes from: the site's own, else the defaults' (undefined when neither sets it). */
+  settingAt(
+    doc: SpecDocument,
+    path: YamlPath,
+    root: SpecDocument,
+    own: unknown,
+    inherited: unknown,
+  ): { doc: SpecDocument; path: YamlPath } | undefined {
+    if (own !== undefined) return { doc, path };
+    if (inherited !== undefined) return { doc: root, path: ['defaults'] };
+    return undefined;
+  }
+
+  /** pkg_install versions are dates (YYYYMMDD, as `pkg_info -V` prints them): anything else is a typo. */
+  checkMinPkgInstall(doc: SpecDocument, path: YamlPath, pkgsrc: RawPkgsrcSettings): void {
+    const version = pkgsrc.minPkgInstall;
+    if (version === undefined || isCalendarDate(pkgInstallDate(version))) return;
+    this.error(
+      this.at(doc, [...path, 'minPkgInstall']),
+      `${path.join('.')}.minPkgInstall ${version} is not a pkg_install version: pkg_install versions are dates, YYYYMMDD`,
+      'use the version `pkg_info -V` prints, e.g. 20211115',
+    );
+  }
+
   /** One error per vomsRole, naming every site it applies to that has no vo. */
   reportRolesWithoutVo(): void {
     for (const { doc, path, role, sites } of this.rolesWithoutVo.values()) {
@@ -510,6 +538,13 @@ class Resolver {
       if (value.lockStaleAfter !== undefined) this.checkLockStale(doc, path, value.lockStaleAfter);
       else if (defaults.lockStaleAfter !== undefined)
         this.checkLockStale(root, ['defaults'], defaults.lockStaleAfter);
+      const pkgsrcAt = this.settingAt(doc, path, root, value.pkgsrc, defaults.pkgsrc);
+      if (pkgsrcAt)
+        this.checkMinPkgInstall(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc'], settings.pkgsrc ?? {});
+      const pkgsrcSource = pkgsrcAt && this.at(pkgsrcAt.doc, [...pkgsrcAt.path, 'pkgsrc', 'minPkgInstall']);
+      // A site's prune: replaces the defaults' one as a whole; pruned removals point at the one that applies.
+      const pruneAt = this.settingAt(doc, path, root, value.prune, defaults.prune);
+      const pruneSource = pruneAt && this.at(pruneAt.doc, [...pruneAt.path, 'prune']);
       if (value.proxy !== undefined) this.checkProxyRole(doc, [...path, 'proxy'], name, settings);
       else if (defaults.proxy !== undefined) this.checkProxyRole(root, ['defaults', 'proxy'], name, settings);
       return resolveSite(
@@ -518,6 +553,8 @@ class Resolver {
         [...merged.values()].map((e) => e.requirement),
         [...labels].sort(),
         ignores.filter((i) => this.chooses(i.chooser, name, labels)).map((i) => i.ignore),
+        pruneSource,
+        pkgsrcSource,
       );
     });
     this.reportRolesWithoutVo();
@@ -608,7 +645,10 @@ function resolveSite(
   requirements: Requirement[],
   labels: string[],
   ignores: IgnoreRule[],
+  pruneSource: SourceLocation | undefined,
+  pkgsrcSource: SourceLocation | undefined,
 ): DesiredState {
+  const minPkgInstall = settings.pkgsrc?.minPkgInstall;
   return {
     site,
     vo: settings.vo,
@@ -623,7 +663,11 @@ function resolveSite(
     installMode: settings.installMode ?? 'binary',
     pkgsrcTree: settings.pkgsrcTree,
     bootstrap: settings.bootstrap,
-    prune: settings.prune ?? false,
+    prune: pruneSource && resolvePrune(settings.prune, pruneSource),
+    minPkgInstall:
+      minPkgInstall === undefined || pkgsrcSource === undefined
+        ? undefined
+        : { version: String(minPkgInstall), source: pkgsrcSource },
     vulnerabilityPolicy: settings.vulnerabilities?.policy ?? 'warn',
     ignores,
     proxy: {
@@ -632,6 +676,24 @@ function resolveSite(
       requireVoms: settings.proxy?.requireVoms ?? settings.vo !== undefined,
     },
   };
+}
+
+/** `prune: true` or a mapping (enabled unless it says `enabled: false`); undefined when the site does not prune. */
+function resolvePrune(raw: RawSiteSettings['prune'], source: SourceLocation): PruneSettings | undefined {
+  if (raw === undefined || raw === false) return undefined;
+  const settings = raw === true ? {} : raw;
+  if (settings.enabled === false) return undefined;
+  return {
+    maxRemovals: settings.maxRemovals ?? DEFAULT_PRUNE_MAX_REMOVALS,
+    allowRemoveAll: settings.allowRemoveAll ?? false,
+    source,
+  };
+}
+
+/** `20211115` as `2021-11-15`, to check that it is a date. */
+function pkgInstallDate(version: number): string {
+  const text = String(version);
+  return `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6)}`;
 }
 
 function resolveBackend(raw: RawBackend | undefined): BackendConfig {

@@ -66,7 +66,7 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
       (e.propertyName === undefined || e.keyword === 'propertyNames') &&
       !wrongBranches.some((branch) => e.schemaPath.startsWith(branch)),
   );
-  return meaningful.filter((error) => {
+  const kept = meaningful.filter((error) => {
     const path = error.instancePath;
     const deeper = meaningful.some((other) => other.instancePath.startsWith(`${path}/`));
     if (deeper && (error.keyword === 'type' || error.keyword === 'const' || error.keyword === 'pattern')) {
@@ -81,6 +81,26 @@ function mostSpecific(errors: ErrorObject[]): ErrorObject[] {
     }
     return true;
   });
+  return mergeAlternativeTypes(kept);
+}
+
+/**
+ * anyOf alternatives of different types (`prune: true` or a mapping) each say the value has the wrong type: one
+ * error naming every allowed type replaces them ("must be true or false or a mapping").
+ */
+function mergeAlternativeTypes(errors: ErrorObject[]): ErrorObject[] {
+  const out: ErrorObject[] = [];
+  const isAlternative = (e: ErrorObject) => e.keyword === 'type' && e.schemaPath.includes('/anyOf/');
+  for (const error of errors) {
+    const earlier = isAlternative(error)
+      ? out.find((o) => isAlternative(o) && o.instancePath === error.instancePath)
+      : undefined;
+    if (earlier) {
+      const types = `${String(earlier.params.type)},${String(error.params.type)}`;
+      out[out.indexOf(earlier)] = { ...earlier, params: { ...earlier.params, type: types } };
+    } else out.push(error);
+  }
+  return out;
 }
 
 /**
@@ -201,6 +221,8 @@ function requirement(error: ErrorObject, title: string | undefined): string {
       return 'must not be empty';
     case 'minimum':
       return `must be at least ${String(params.limit)}`;
+    case 'maximum':
+      return `must be at most ${String(params.limit)}`;
     default:
       return error.message ?? 'is invalid';
   }

@@ -26,6 +26,22 @@ export interface RawProxySettings {
   requireVoms?: boolean;
 }
 
+/** `prune:` in its object form (`prune: true` is `{ enabled: true }`). */
+export interface RawPruneSettings {
+  /** Default true: writing the object means pruning, unless it says `enabled: false`. */
+  enabled?: boolean;
+  /** A plan that would prune more packages than this from one site is blocked. Default 10. */
+  maxRemovals?: number;
+  /** Allow a plan that removes every package of a site but pkgsrc's own. Default false. */
+  allowRemoveAll?: boolean;
+}
+
+/** `pkgsrc:`: what the site's pkgsrc itself must be. */
+export interface RawPkgsrcSettings {
+  /** The oldest pkg_install version (YYYYMMDD) a site may keep; older ones are upgraded first. */
+  minPkgInstall?: number;
+}
+
 /** The settings that defaults and sites share. */
 export interface RawSiteSettings {
   vo?: string;
@@ -35,7 +51,8 @@ export interface RawSiteSettings {
   installMode?: InstallMode;
   pkgsrcTree?: string;
   bootstrap?: { source: string };
-  prune?: boolean;
+  prune?: boolean | RawPruneSettings;
+  pkgsrc?: RawPkgsrcSettings;
   vulnerabilities?: { policy: VulnerabilityPolicy };
   lockStaleAfter?: number | string;
   jobTimeout?: number | string;
@@ -266,6 +283,14 @@ export interface IgnoreRule {
   source: SourceLocation;
 }
 
+/** Resolved `prune:` of a site that prunes. */
+export interface PruneSettings {
+  maxRemovals: number;
+  allowRemoveAll: boolean;
+  /** Where the site's prune setting is written: pruned removals point here. */
+  source: SourceLocation;
+}
+
 /** The X.509 proxy check's demands for one site (resolved `proxy:`); used only by grid-middleware backends. */
 export interface ProxyRequirements {
   /** The VOMS role the proxy must carry in the site's VO (e.g. sgm); undefined: no role is required. */
@@ -297,8 +322,10 @@ export interface DesiredState {
   pkgsrcTree?: string | undefined;
   /** Where to bootstrap pkgsrc from on a site that has none. */
   bootstrap?: { source: string } | undefined;
-  /** Remove user-installed packages the spec does not mention. Default false. */
-  prune?: boolean;
+  /** Remove packages the spec does not mention (and orphaned dependencies). Absent or disabled: never. */
+  prune?: PruneSettings | undefined;
+  /** The oldest pkg_install version the site may keep (YYYYMMDD); older is upgraded first. Absent: any. */
+  minPkgInstall?: { version: string; source: SourceLocation } | undefined;
   /** Default warn. */
   vulnerabilityPolicy?: VulnerabilityPolicy;
   /** Active ignore rules of this site, in spec order. */

@@ -87,6 +87,11 @@ describe('job outcomes that say whether to retry', () => {
     const absent = probe(() => lines('lock acquired', 'pkgsrc absent /sw/pkg', 'status error no pkgsrc'));
     expect(absent.observation.state).toBe('unknown');
     expect(classifyObservation(absent)?.retryable).toBe(false);
+    // The reason says how to fix it.
+    expect(absent.observation.state === 'unknown' && absent.observation.reason).toBe(
+      'pkgsrc is not installed under /sw/pkg: gridpkg does not bootstrap sites yet, so bootstrap it there ' +
+        '(bootstrap --unprivileged --prefix /sw/pkg, then chmod -R g+w /sw/pkg) or set prefix: to where it is',
+    );
   });
 
   it('probes again after an unreadable report or a lost job', () => {

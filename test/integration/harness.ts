@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { CliIO } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { plainStyle } from '../../src/report/style.js';
+import type { PackageDefinition } from '../pkgsrc-sim/repository.js';
 import { createSiteWithRepository, type SimSite } from '../pkgsrc-sim/site.js';
 
 export interface CliRun {
@@ -78,7 +79,7 @@ export class World {
   async addSite(
     name: string,
     installed: string[] = [],
-    options: { bootstrap?: boolean; groupWritable?: boolean } = {},
+    options: { bootstrap?: boolean; groupWritable?: boolean; packages?: readonly PackageDefinition[] } = {},
   ): Promise<SimSite> {
     const site = await createSiteWithRepository({
       root: join(this.root, 'sites', name),

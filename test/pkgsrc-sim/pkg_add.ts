@@ -16,11 +16,11 @@ import {
   INSTALLED_INFO,
   META_FILES,
   mkdirP,
-  PKG_INSTALL_VERSION,
   PkgDb,
   PRESERVE,
   REQUIRED_BY,
   type SimConfig,
+  toolsVersion,
   varGet,
   writeFileAtomic,
 } from './pkgdb.js';
@@ -96,8 +96,11 @@ export class Installer {
   private readonly db: PkgDb;
   private readonly opts: AddOptions;
   private lastToplevel: string;
+  /** The version of this pkg_add: the pkg_install registered when it started (it keeps it while it upgrades). */
+  private readonly version: string;
 
   constructor(tool: Tool, cfg: SimConfig, db: PkgDb, opts: AddOptions) {
+    this.version = toolsVersion(cfg.dbdir);
     this.tool = tool;
     this.cfg = cfg;
     this.db = db;
@@ -241,7 +244,7 @@ export class Installer {
     } else if (!/^[0-9]{8}$/.test(toolsVersion)) {
       tool.warnx(`Warning: package \`${pkgname}' contains an invalid pkg_install version`);
       if (!opts.force) return false;
-    } else if (Number(toolsVersion) > Number(PKG_INSTALL_VERSION)) {
+    } else if (Number(toolsVersion) > Number(this.version)) {
       tool.warnx(
         `${opts.force ? 'Warning' : 'Error'}: package \`${pkgname}' was built with a newer pkg_install version`,
       );
@@ -584,7 +587,7 @@ export function pkgAdd(tool: Tool, cfg: SimConfig, argv: readonly string[]): num
     } else if (opt === 'u') o.replace = true;
     else if (opt === 'v') o.verbose = true;
     else if (opt === 'V') {
-      tool.out(`${PKG_INSTALL_VERSION}\n`);
+      tool.out(`${toolsVersion(cfg.dbdir)}\n`);
       return 0;
     } else if (opt === 'h') usage();
     else if (opt === 'n' || opt === 'R' || opt === 'P') {

@@ -8,10 +8,10 @@ import { getopt, strerror, type Tool } from './output.js';
 import {
   appendLineAtomic,
   isPkgPattern,
-  PKG_INSTALL_VERSION,
   PkgDb,
   REQUIRED_BY,
   type SimConfig,
+  toolsVersion,
   varSet,
   writeFileAtomic,
 } from './pkgdb.js';
@@ -372,7 +372,7 @@ export function pkgAdmin(tool: Tool, cfg: SimConfig, argv: readonly string[]): n
     else if (opt === 'q') quiet = true;
     else if (opt === 'v') verbose++;
     else if (opt === 'V') {
-      tool.out(`${PKG_INSTALL_VERSION}\n`);
+      tool.out(`${toolsVersion(cfg.dbdir)}\n`);
       return 0;
     }
     // -C config, -S, -b, -d lsdir, -s sfx: accepted; they only matter for commands the simulator lacks.

@@ -8,12 +8,12 @@ import { getopt, type Tool } from './output.js';
 import {
   CONTENTS,
   isPkgPattern,
-  PKG_INSTALL_VERSION,
   PkgDb,
   PRESERVE,
   REQUIRED_BY,
   removeLineAtomic,
   type SimConfig,
+  toolsVersion,
 } from './pkgdb.js';
 import { type PlistEntry, plistFiles } from './plist.js';
 
@@ -292,7 +292,7 @@ export function pkgDelete(tool: Tool, cfg: SimConfig, argv: readonly string[]): 
     else if (opt === 'R') newLeaves = true;
     else if (opt === 'r') recursive = true;
     else if (opt === 'V') {
-      tool.out(`${PKG_INSTALL_VERSION}\n`);
+      tool.out(`${toolsVersion(cfg.dbdir)}\n`);
       return 0;
     } else if (opt === 'v') ro.verbose = true;
     // -D (no deinstall scripts): the simulator never runs scripts.

@@ -14,12 +14,12 @@ import {
   DISPLAY,
   INSTALLED_INFO,
   isPkgPattern,
-  PKG_INSTALL_VERSION,
   PkgDb,
   PRESERVE,
   REQUIRED_BY,
   SIZE_PKG,
   type SimConfig,
+  toolsVersion,
   varGet,
 } from './pkgdb.js';
 import { type PlistEntry, type PlistType, parsePlist } from './plist.js';
@@ -372,7 +372,7 @@ export function pkgInfo(tool: Tool, cfg: SimConfig, argv: readonly string[]): nu
         SHOW_PKG_SIZE |
         SHOW_ALL_SIZE;
     } else if (opt === 'V') {
-      tool.out(`${PKG_INSTALL_VERSION}\n`);
+      tool.out(`${toolsVersion(cfg.dbdir)}\n`);
       return 0;
     } else if (opt === 'h') usage();
   }

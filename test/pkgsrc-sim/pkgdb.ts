@@ -8,6 +8,7 @@ import {
   mkdirSync,
   opendirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -21,7 +22,28 @@ import type { RemoteView } from './fetch.js';
 import type { Tool } from './output.js';
 import { type PlistEntry, parsePlist } from './plist.js';
 
+/** The pkg_install the simulator's bootstrap installs (the transcripts' version). */
 export const PKG_INSTALL_VERSION = '20170419';
+
+/**
+ * The version of the pkg_install the tools are: the pkg_install package registered in their (compiled-in) database.
+ * `pkg_add -u pkg_install-NEW.tgz` replaces the real tools' binaries with the new package's, so from the next
+ * command on they print (-V) and check (PKGTOOLS_VERSION) the new version; a running pkg_add keeps its own. The
+ * bootstrap's 20170419 when no 8-digit pkg_install registration is found.
+ */
+export function toolsVersion(dbdir: string): string {
+  let names: string[];
+  try {
+    names = readdirSync(dbdir);
+  } catch {
+    return PKG_INSTALL_VERSION;
+  }
+  const versions = names
+    .map((name) => /^pkg_install-([0-9]{8})$/.exec(name)?.[1])
+    .filter((v): v is string => v !== undefined)
+    .sort();
+  return versions.at(-1) ?? PKG_INSTALL_VERSION;
+}
 
 export const CONTENTS = '+CONTENTS';
 export const COMMENT = '+COMMENT';

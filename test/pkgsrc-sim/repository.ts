@@ -45,6 +45,8 @@ export interface PackageDefinition {
   bootstrap?: boolean;
   /** the payload; default bin/<base>-hello and share/<base>/README */
   files?: readonly PayloadFile[];
+  /** +BUILD_INFO values that differ from the repository's (e.g. a newer PKGTOOLS_VERSION) */
+  buildInfo?: Readonly<Record<string, string>>;
 }
 
 interface Fixture {
@@ -148,7 +150,7 @@ export function metaFilesOf(
   for (const f of payloadOf(def)) contents += `${f.path}\n@comment MD5:${md5(f.content)}\n`;
   contents += `@cwd ${prefix}\n@ignore\n+COMMENT\n@ignore\n+DESC\n@ignore\n+BUILD_INFO\n`;
   let buildInfo = '';
-  for (const [k, v] of Object.entries(BUILD_INFO)) buildInfo += `${k}=${v}\n`;
+  for (const [k, v] of Object.entries({ ...BUILD_INFO, ...def.buildInfo })) buildInfo += `${k}=${v}\n`;
   buildInfo += `PKGPATH=${def.pkgpath}\nCATEGORIES=${def.categories}\nHOMEPAGE=${def.homepage}\nLICENSE=${def.license}\n`;
   return {
     contents,

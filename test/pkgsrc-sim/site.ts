@@ -16,7 +16,13 @@ import { memorySink, Tool } from './output.js';
 import { BUNDLE_PATH } from './paths.js';
 import { DEFAULT_ADD_OPTIONS, Installer } from './pkg_add.js';
 import { PkgDb, type SimConfig } from './pkgdb.js';
-import { createRepository, DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackage } from './repository.js';
+import {
+  createRepository,
+  DEFAULT_PACKAGES,
+  type PackageDefinition,
+  VULNERABILITY_LIST_FILE,
+  writePackage,
+} from './repository.js';
 
 export interface SimSite {
   /** the site's root directory */
@@ -187,10 +193,14 @@ export interface SiteWithRepository extends SimSite {
  * is group-writable unless told otherwise (`chmod -R g+w` after bootstrap).
  */
 export async function createSiteWithRepository(
-  options: Omit<CreateSiteOptions, 'repository'> & { repositoryDir: string },
+  options: Omit<CreateSiteOptions, 'repository'> & {
+    repositoryDir: string;
+    /** the repository's packages (default: the fixture's) */
+    packages?: readonly PackageDefinition[];
+  },
 ): Promise<SiteWithRepository> {
-  const { repositoryDir, ...siteOptions } = options;
-  const repository = await createRepository(repositoryDir, undefined, { prefix: sitePrefix(options.root) });
+  const { repositoryDir, packages, ...siteOptions } = options;
+  const repository = await createRepository(repositoryDir, packages, { prefix: sitePrefix(options.root) });
   const site = await createSite({ groupWritable: true, ...siteOptions, repository });
   return { ...site, repository };
 }

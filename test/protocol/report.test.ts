@@ -299,6 +299,17 @@ describe('parseReport', () => {
     expect(p.message.length).toBeGreaterThan(0);
   });
 
+  it('reads an upgrade-pkg_install action first, and refuses one after another action', () => {
+    const tools = 'upgrade-pkg_install pkgtools/pkg_install pkg_install-20211115 ok';
+    const first = report(parseReport(edit(lineOf('action 1'), `action 1 ${tools}`)));
+    expect(first.actions[0]).toMatchObject({ verb: 'upgrade-pkg_install', pkgname: 'pkg_install-20211115' });
+    const n = lineOf('action 2');
+    expect(problem(parseReport(edit(n, `action 2 ${tools}`)))).toEqual({
+      line: n,
+      message: 'upgrade-pkg_install only as the first action',
+    });
+  });
+
   it('reads the long avail line: FILE_NAME, build facts and DEPENDS, `-` for what a record lacks', () => {
     const n = lineOf('avail zlib');
     const parsed = report(

@@ -210,6 +210,29 @@ describe('encodeRequest', () => {
     );
   });
 
+  it('writes upgrade-pkg_install with its file, only as the first action and only for pkg_install', () => {
+    const tools: SiteAction = {
+      verb: 'upgrade-pkg_install',
+      pkgpath: 'pkgtools/pkg_install',
+      pkgname: 'pkg_install-20211115',
+    };
+    const gsl: SiteAction = { verb: 'install', pkgpath: 'math/gsl', pkgname: 'gsl-2.8' };
+    const text = encodeRequest({ ...apply, actions: [tools, gsl] });
+    expect(text).toContain(
+      'action upgrade-pkg_install pkgtools/pkg_install pkg_install-20211115 pkg_install-20211115.tgz\n' +
+        'action install math/gsl gsl-2.8 gsl-2.8.tgz\n',
+    );
+    expect(() => encodeRequest({ ...apply, actions: [gsl, tools] })).toThrow(
+      /actions\[1\]\.verb.*upgrade-pkg_install only as the first action/,
+    );
+    expect(() =>
+      encodeRequest({ ...apply, actions: [{ ...tools, pkgpath: 'math/gsl', pkgname: 'gsl-2.8' }] }),
+    ).toThrow(ProtocolError);
+    expect(() => encodeRequest({ ...apply, actions: [{ ...tools, pkgname: 'gsl-2.8' }] })).toThrow(
+      /a pkg_install-VERSION/,
+    );
+  });
+
   it('refuses actions and an expected fingerprint in a probe', () => {
     const probe: SiteRequest = { jobId: 'p', mode: 'probe', actions: [] };
     expect(thrown(() => encodeRequest({ ...probe, actions: apply.actions })).field).toBe('actions');

@@ -386,3 +386,60 @@ describe('a software area the VO cannot keep writing', () => {
     expectShownEscaped(text, 'plan');
   });
 });
+
+describe('a site that prunes', () => {
+  const pruning = (maxRemovals: number) => ({
+    ...desired([requirement('math/root')]),
+    prune: { maxRemovals, allowRemoveAll: false, source: { file: 'spec.yaml', line: 3, column: 10 } },
+  });
+  const observation = () => {
+    const o = observed(['root-6.30.02', 'gsl-2.7nb1*', 'fftw-3.3.10*', 'python311-3.11.7*', 'zlib-1.3.1*']);
+    o.installed.push(
+      { pkgname: 'cmake-3.28.1', pkgpath: 'devel/cmake', automatic: false },
+      { pkgname: 'hdf5-1.14.3', pkgpath: 'devel/hdf5', automatic: true },
+      { pkgname: 'mystery-1.0', pkgpath: undefined, automatic: false },
+    );
+    return o;
+  };
+
+  it('shows pruned removals with the reason "not declared" and what it leaves for lack of a PKGPATH', () => {
+    const plan = buildPlan([pruning(10)], [observation()], { specFile: 's.yaml', specDigest: 'sha256:0' });
+    expect(renderPlan(plan)).toBe(
+      [
+        '# site-a (observed database sha256:abc)',
+        '  - devel/cmake              remove cmake-3.28.1 (not declared)',
+        '  - devel/hdf5               remove hdf5-1.14.3 (not declared; installed as a dependency and nothing needs it any more)',
+        '  ! not pruned: mystery-1.0 record(s) no PKGPATH, so gridpkg cannot tell what they are (reinstall them from a package built by pkgsrc to manage them)',
+        '',
+        'Plan: 0 to install, 0 to upgrade, 0 to downgrade, 2 to remove on 1 of 1 site(s).',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('shows a blocked prune with how to allow it, and keeps it in a saved plan', async () => {
+    const plan = buildPlan([pruning(1)], [observation()], {
+      specFile: '/tmp/s.yaml',
+      specDigest: `sha256:${'0'.repeat(64)}`,
+    });
+    const text = renderPlan(plan);
+    expect(text).toContain('# site-a: blocked');
+    expect(text).toContain(
+      '  ! prune blocked: prune would remove 2 packages the spec does not declare, more than prune.maxRemovals (1): ' +
+        'declare the packages to keep, or allow it with prune: { maxRemovals: 2 } (spec.yaml:3)',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'gridpkg-plan-prune-'));
+    try {
+      await writePlanFile(join(dir, 'p.plan'), plan, dir);
+      const saved = await readPlanFile(join(dir, 'p.plan'));
+      expect(saved.sites[0]?.prune).toEqual(plan.sites[0]?.prune);
+      expect(saved.sites[0]?.changes.filter((c) => c.pruned).map((c) => c.from)).toEqual([
+        'cmake-3.28.1',
+        'hdf5-1.14.3',
+      ]);
+      expect(renderPlan(saved)).toBe(text);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -79,15 +79,61 @@ describe('defaults and inheritance', () => {
         'source',
         '/sw/pkgsrc',
         { source: 'https://cdn.netbsd.org/pub/pkgsrc/bootstrap.tar.gz' },
-        false,
+        undefined,
         'fail',
       ],
-      ['binary', '/sw/pkgsrc', { source: '/local/bootstrap.tar.gz' }, true, 'ignore'],
+      [
+        'binary',
+        '/sw/pkgsrc',
+        { source: '/local/bootstrap.tar.gz' },
+        { maxRemovals: 10, allowRemoveAll: false, source: { file: 'spec.yaml', line: 11, column: 12 } },
+        'ignore',
+      ],
     ]);
     const bare = resolve(lines(H, 'sites: {a: {}}')).sites[0];
-    expect(bare && pick(bare)).toEqual(['binary', undefined, undefined, false, 'warn']);
+    expect(bare && pick(bare)).toEqual(['binary', undefined, undefined, undefined, 'warn']);
     expect(bare?.labels).toEqual([]);
     expect(bare?.ignores).toEqual([]);
+    expect(bare?.minPkgInstall).toBeUndefined();
+  });
+
+  it('resolves prune: true, a mapping with its limits, enabled: false, and a site replacing the defaults', () => {
+    const { sites } = resolve(
+      lines(
+        H,
+        'defaults:',
+        '  prune: { maxRemovals: 25 }',
+        '  pkgsrc: { minPkgInstall: 20211115 }',
+        'sites:',
+        '  inherits: {}',
+        '  plain:',
+        '    prune: true',
+        '  all:',
+        '    prune: { allowRemoveAll: true }',
+        '  off:',
+        '    prune: { enabled: false, maxRemovals: 3 }',
+        '    pkgsrc: {}',
+      ),
+    );
+    const byName = Object.fromEntries(sites.map((s) => [s.site, s]));
+    expect(byName.inherits?.prune).toEqual({
+      maxRemovals: 25,
+      allowRemoveAll: false,
+      source: { file: 'spec.yaml', line: 3, column: 10 },
+    });
+    expect(byName.plain?.prune).toEqual({
+      maxRemovals: 10,
+      allowRemoveAll: false,
+      source: { file: 'spec.yaml', line: 8, column: 12 },
+    });
+    expect(byName.all?.prune).toMatchObject({ maxRemovals: 10, allowRemoveAll: true });
+    expect(byName.off?.prune).toBeUndefined();
+    expect(byName.inherits?.minPkgInstall).toEqual({
+      version: '20211115',
+      source: { file: 'spec.yaml', line: 4, column: 28 },
+    });
+    // A site's pkgsrc: replaces the defaults' one as a whole, like every other setting.
+    expect(byName.off?.minPkgInstall).toBeUndefined();
   });
 
   it("resolves proxy: the defaults are inherited, a site's proxy replaces them as a whole", () => {

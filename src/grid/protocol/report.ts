@@ -65,7 +65,7 @@ type Section = keyof typeof RANK;
 const REPEATED: ReadonlySet<Section> = new Set<Section>(['fact', 'action', 'pkg', 'dep', 'avail', 'audit']);
 
 const MODES: readonly JobMode[] = ['probe', 'apply'];
-const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove'];
+const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove', 'upgrade-pkg_install'];
 const RESULTS: readonly ActionResult[] = ['ok', 'skipped', 'failed'];
 const STATUSES: readonly ReportStatus[] = ['ok', 'partial', 'locked', 'stale', 'error'];
 const AUDIT_STATUSES: readonly AuditStatus[] = ['clean', 'vulnerable', 'no-list', 'skipped'];
@@ -332,6 +332,9 @@ function parse(text: string | undefined): SiteReport {
         if (index !== String(report.actions.length + 1))
           fail(`action number ${index.slice(0, 20)} out of sequence`);
         if (!oneOf(VERBS, verb)) fail('bad action verb');
+        // The job runs pkg_install's own upgrade only first (the request refuses it anywhere else).
+        if (verb === 'upgrade-pkg_install' && report.actions.length > 0)
+          fail('upgrade-pkg_install only as the first action');
         if (!isPkgPath(pkgpath)) fail('bad action PKGPATH');
         if (!isPkgName(pkgname)) fail('bad action PKGNAME');
         if (!oneOf(RESULTS, result)) fail('action result must be ok, skipped or failed');

@@ -45,7 +45,7 @@ function describe(value: unknown): string {
 }
 
 const MODES: readonly JobMode[] = ['probe', 'apply'];
-const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove'];
+const VERBS: readonly ActionVerb[] = ['install', 'upgrade', 'downgrade', 'remove', 'upgrade-pkg_install'];
 
 const RULES = {
   jobId: `1–${MAX_JOB_ID_LENGTH} characters of A-Z a-z 0-9 . _ -, not starting with -`,
@@ -68,6 +68,24 @@ const RULES = {
 export function packageFile(action: SiteAction): string {
   return action.file ?? `${action.pkgname}.tgz`;
 }
+
+/** pkg_install upgrades itself first, and only itself (the job refuses anything else the same way). */
+function checkPkgInstallUpgrade(action: SiteAction, index: number): void {
+  const at = `actions[${index}]`;
+  if (index !== 0)
+    throw new ProtocolError(`${at}.verb`, action.verb, 'upgrade-pkg_install only as the first action');
+  if (action.pkgpath !== PKG_INSTALL_PKGPATH)
+    throw new ProtocolError(
+      `${at}.pkgpath`,
+      action.pkgpath,
+      `${PKG_INSTALL_PKGPATH} for upgrade-pkg_install`,
+    );
+  if (!action.pkgname.startsWith('pkg_install-'))
+    throw new ProtocolError(`${at}.pkgname`, action.pkgname, 'a pkg_install-VERSION for upgrade-pkg_install');
+}
+
+/** The PKGPATH of pkgsrc's own package tools, the only package `upgrade-pkg_install` names. */
+export const PKG_INSTALL_PKGPATH = 'pkgtools/pkg_install';
 
 /**
  * The request file for one job. Every value is checked against its token set before any text is produced, so a
@@ -147,6 +165,7 @@ export function encodeRequest(request: SiteRequest): string {
     if (!VERBS.includes(action.verb)) throw new ProtocolError(`${at}.verb`, action.verb, VERBS.join(', '));
     if (!isPkgPath(action.pkgpath)) throw new ProtocolError(`${at}.pkgpath`, action.pkgpath, RULES.pkgpath);
     if (!isPkgName(action.pkgname)) throw new ProtocolError(`${at}.pkgname`, action.pkgname, RULES.pkgname);
+    if (action.verb === 'upgrade-pkg_install') checkPkgInstallUpgrade(action, i);
     if (action.verb === 'remove') {
       lines.push(`action ${action.verb} ${action.pkgpath} ${action.pkgname}`);
       return;

@@ -7,7 +7,11 @@ export const REPORT_BEGIN_MARKER = '==== gridpkg-report begin ====';
 export const REPORT_END_MARKER = '==== gridpkg-report end ====';
 
 export type JobMode = 'probe' | 'apply';
-export type ActionVerb = 'install' | 'upgrade' | 'downgrade' | 'remove';
+/**
+ * `upgrade-pkg_install`: `pkg_add -u` of pkgsrc's own pkg_install (pkgsrc.minPkgInstall); only ever the first
+ * action of a job, and when it fails the job runs no other action (they were planned for the new pkg_install).
+ */
+export type ActionVerb = 'install' | 'upgrade' | 'downgrade' | 'remove' | 'upgrade-pkg_install';
 
 /** One step the site job performs, in order. `pkgname` is the exact package to add, or the installed one to delete. */
 export interface SiteAction {

@@ -237,10 +237,25 @@ function changeItems(change: PackageChange, desired: DesiredState): DriftItem[] 
       return [{ kind: 'missing', severity: 'drift', ...common, target: change.to as string, ...neededBy }];
     case 'upgrade':
     case 'downgrade':
+      // pkgsrc's own pkg_install below the spec's minPkgInstall: upgraded first by the apply job.
+      if (change.selfUpgrade)
+        return [{ kind: 'pkgsrc-too-old', severity: 'drift', ...common, target: change.to as string }];
       return [
         { kind: 'wrong-version', severity: 'drift', ...common, target: change.to as string, ...neededBy },
       ];
     case 'remove':
+      // A removal prune planned: installed, named nowhere in the spec (or an automatic package nothing needs).
+      if (change.pruned)
+        return [
+          {
+            kind: 'not-declared',
+            severity: 'drift',
+            pkgpath: change.pkgpath,
+            ...(change.from !== undefined ? { installed: change.from } : {}),
+            ...sourceOf(change.requirement),
+            reason: change.reason ?? 'not declared',
+          },
+        ];
       return [{ kind: 'must-be-absent', severity: 'drift', ...common }];
     case 'blocked': {
       const reason = change.reason ?? 'blocked';

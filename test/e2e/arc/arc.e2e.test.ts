@@ -133,7 +133,7 @@ describe.skipIf(!env)('arc backend against a real ARC CE', () => {
       installMode: 'binary',
       pkgsrcTree: undefined,
       bootstrap: undefined,
-      prune: false,
+      prune: undefined,
       vulnerabilityPolicy: 'warn',
       ignores: [],
       // The test CA's proxy (arcproxy) has no VOMS attributes: the check still wants it valid for the job timeout.

@@ -108,7 +108,10 @@ describe('drift items', () => {
   });
 
   it('counts an undeclared package as drift where the site prunes, and never pkgsrc itself', () => {
-    const site = { ...desired([requirement('math/gsl')]), prune: true };
+    const site = {
+      ...desired([requirement('math/gsl')]),
+      prune: { maxRemovals: 10, allowRemoveAll: false, source: { file: 'spec.yaml', line: 3, column: 5 } },
+    };
     const observation = observed(['gsl-2.8', 'fftw-3.3.10', 'zlib-1.3.1*']);
     observation.installed.push({
       pkgname: 'pkg_install-20170419',
@@ -116,9 +119,12 @@ describe('drift items', () => {
       automatic: false,
     });
     const [drift] = report([site], [observation]).sites;
+    // Prune removes fftw (installed by hand, named nowhere) and then zlib (automatic, nothing needs it any more).
     expect(drift?.items.map((i) => [i.kind, i.installed, i.severity])).toEqual([
       ['not-declared', 'fftw-3.3.10', 'drift'],
+      ['not-declared', 'zlib-1.3.1', 'drift'],
     ]);
+    expect(drift?.items[0]?.source).toEqual({ file: 'spec.yaml', line: 3, column: 5 });
     expect(drift?.sync).toBe('drifted');
   });
 

@@ -28,7 +28,7 @@ const INCLUDE_TREE =
   'a spec cannot make gridpkg read other files of this machine; move the file there, or the root spec up';
 const SITE_KEYS =
   'allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, ' +
-  'pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages, exclude';
+  'pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages, exclude';
 const NAME_RULE =
   'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters';
 const site = (...body: string[]) => lines(H, 'sites:', '  site-a:', ...body);
@@ -117,9 +117,38 @@ export const CASES: MalformedCase[] = [
   {
     name: 'prune is a string',
     errors: [
-      'spec.yaml:4:12 sites.site-a.prune must be true or false (got "yes") | Remove user-installed packages the spec does not mention (default false).',
+      'spec.yaml:4:12 sites.site-a.prune must be true or false or a mapping (got "yes") | Remove the packages the spec does not mention, then the dependencies nothing needs any more (default false): true, or a mapping with enabled, maxRemovals, allowRemoveAll.',
     ],
     text: site('    prune: "yes"'),
+  },
+  {
+    name: 'prune mapping with a bad maxRemovals and an unknown key',
+    errors: [
+      'spec.yaml:4:37 unknown key "maxRemoval" in sites.site-a.prune | did you mean "maxRemovals"?',
+      'spec.yaml:4:30 sites.site-a.prune.allowRemoveAll must be true or false (got "yes") | Allow a plan that prunes every package of a site except pkgsrc\'s own (default false).',
+    ],
+    text: site('    prune: { allowRemoveAll: "yes", maxRemoval: 3 }'),
+  },
+  {
+    name: 'prune maxRemovals of zero',
+    errors: [
+      'spec.yaml:4:27 sites.site-a.prune.maxRemovals must be at least 1 (got 0) | A plan that would prune more packages than this from one site is blocked (default 10).',
+    ],
+    text: site('    prune: { maxRemovals: 0 }'),
+  },
+  {
+    name: 'minPkgInstall that is not a number',
+    errors: [
+      'spec.yaml:4:30 sites.site-a.pkgsrc.minPkgInstall must be a whole number (got "2021-11-15") | The oldest pkg_install version a site may keep, as pkg_info -V prints it (YYYYMMDD, e.g. 20211115); an older one is upgraded from the repository first.',
+    ],
+    text: site('    pkgsrc: { minPkgInstall: "2021-11-15" }'),
+  },
+  {
+    name: 'minPkgInstall that is not a date',
+    errors: [
+      'spec.yaml:4:30 sites.site-a.pkgsrc.minPkgInstall 20211345 is not a pkg_install version: pkg_install versions are dates, YYYYMMDD | use the version `pkg_info -V` prints, e.g. 20211115',
+    ],
+    text: site('    pkgsrc: { minPkgInstall: 20211345 }'),
   },
   {
     name: 'duration with a word unit',
@@ -257,7 +286,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'labels on defaults',
     errors: [
-      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages',
+      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages',
     ],
     text: withSites('defaults:', '  labels: [x]'),
   },
@@ -871,7 +900,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'schema error inside an included file',
     errors: [
-      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, vulnerabilities, proxy, sets, packages, exclude',
+      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages, exclude',
     ],
     text: lines(H, 'include: [sites/a.yaml]'),
     includes: { 'sites/a.yaml': lines(H, 'sites:', '  a:', '    softwrea: /sw') },
