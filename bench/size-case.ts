@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { parseReport } from '../src/grid/protocol/report.js';
 import { buildPlan } from '../src/reconcile/plan.js';
+import { buildDriftReport, type DriftFormat, renderDrift } from '../src/report/drift/index.js';
 import { parseSpecText } from '../src/spec/index.js';
 import {
   availText,
@@ -64,7 +65,8 @@ function timed(work: () => number): SizeFigures {
   return { seconds, cpuSeconds: (used.user + used.system) / 1e6, peakMB: peakMB(), count };
 }
 
-function planCase(sites: number, packages: number): SizeFigures {
+/** The planner's input at real sizes: sites that each hold and require `packages` packages, one listing. */
+function planInputs(sites: number, packages: number) {
   const listing = asLoaded(generateRepository(packages));
   const requirements = asLoaded(generateRequirements(packages));
   const desired = Array.from({ length: sites }, (_, s) => desiredSite(s, requirements));
@@ -77,6 +79,11 @@ function planCase(sites: number, packages: number): SizeFigures {
     if (!variant) throw new Error('no observation');
     return s < variants.length ? variant : { ...variant, site: d.site, jobId: `job-${s}` };
   });
+  return { desired, observations };
+}
+
+function planCase(sites: number, packages: number): SizeFigures {
+  const { desired, observations } = planInputs(sites, packages);
   return timed(() => {
     const plan = buildPlan(desired, observations, { specFile: 'bench.yaml', specDigest: 'sha256:0' });
     const planned = plan.sites.filter((p) => p.outcome === 'changes').length;
@@ -118,6 +125,25 @@ function reportsCase(sites: number, packages: number, listingEvery: number): Siz
   });
 }
 
+/** The drift report of `sites` sites in one format: the plan it rests on, the model and the rendering. */
+function driftCase(sites: number, packages: number, format: DriftFormat): SizeFigures {
+  const { desired, observations } = planInputs(sites, packages);
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  return timed(() => {
+    const plan = buildPlan(desired, observations, { specFile: 'bench.yaml', specDigest: 'sha256:0' });
+    const report = buildDriftReport({
+      plan,
+      observations: new Map(
+        observations.map((o) => [o.site, { observation: o, source: 'recorded' as const }]),
+      ),
+      now,
+    });
+    const text = renderDrift(report, format);
+    if (report.sites.length !== sites || text.length === 0) throw new Error('drift report lost sites');
+    return text.length;
+  });
+}
+
 const [kind, sitesArg, packagesArg, extra] = process.argv.slice(2);
 const sites = Number(sitesArg);
 const packages = Number(packagesArg);
@@ -128,6 +154,8 @@ const figures =
       ? specCase(sites, packages)
       : kind === 'reports'
         ? reportsCase(sites, packages, Number(extra ?? sites))
-        : undefined;
+        : kind === 'drift'
+          ? driftCase(sites, packages, extra as DriftFormat)
+          : undefined;
 if (!figures) throw new Error(`unknown case ${kind}`);
 console.log(JSON.stringify(figures));

@@ -20,7 +20,7 @@ export interface GoalLine {
   met: boolean;
 }
 
-function run(kind: string, sites: number, packages: number, extra?: number): SizeFigures {
+function run(kind: string, sites: number, packages: number, extra?: number | string): SizeFigures {
   const script = fileURLToPath(new URL('./size-case.ts', import.meta.url));
   const args = ['--expose-gc', '--max-old-space-size=6144', '--import', 'tsx', script, kind, String(sites)];
   args.push(String(packages), ...(extra === undefined ? [] : [String(extra)]));
@@ -70,6 +70,16 @@ export function runSizesBench(print: (line: GoalLine) => void): void {
     goal: 'none, for comparison',
     met: true,
   });
+  // The drift report (issue 12): the plan it rests on, the model and one format, at 1,000 × 1,000.
+  for (const format of ['text', 'json', 'markdown', 'junit', 'html']) {
+    const figures = run('drift', 1000, 1000, format);
+    print({
+      name: `drift report of 1,000 sites × 1,000 packages, ${format} (plan and model included)`,
+      figure: `${seconds(figures)}, ${figures.peakMB} MB peak, ${(figures.count / 1e6).toFixed(1)} MB of output`,
+      goal: 'none, for the README',
+      met: true,
+    });
+  }
   const once = run('reports', 100, 1000, 1);
   print({
     name: 'parse 100 probe reports, listing in the first only (after)',
