@@ -399,7 +399,32 @@ async function follow(
     mode: entry.mode,
     description: describeEnd(jobState, report),
   });
+  await cleanUp(context, backend, handle, jobState);
   return { jobId: entry.jobId, jobState, report, observation };
+}
+
+/**
+ * Once the outcome is recorded (ledger, observation, report), the job's leftovers go: its directory in the state
+ * directory or on the login node, an ARC job on the CE. A lost job is left alone: it may still be running somewhere
+ * (the controller stopped waiting), and its directory is what a person looks at. Cleaning is housekeeping: a
+ * failure is a note, never the job's outcome.
+ */
+async function cleanUp(
+  context: JobContext,
+  backend: GridBackend,
+  handle: JobHandle,
+  jobState: JobState,
+): Promise<void> {
+  if (jobState.state === 'lost') return;
+  try {
+    await backend.clean(handle);
+  } catch (error) {
+    announce(context, {
+      type: 'job-note',
+      site: handle.site,
+      message: `could not clean up job ${handle.jobId} (its outcome is recorded): ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
 }
 
 /**
