@@ -14,6 +14,7 @@ import { registerShowCommand } from './commands/show.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerVersionCommand } from './commands/version.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -58,6 +59,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerValidateCommand(program, io, setExit);
   registerImportCommand(program, io, setExit);
   registerConvergeCommand(program, io, setExit);
+  registerWatchCommand(program, io, setExit);
   registerStatusCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);
   registerPkgCommand(program, setExit);

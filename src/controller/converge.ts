@@ -7,7 +7,13 @@
 import type { EventSink, SitePhase, SyncState } from '../model/events.js';
 import type { DesiredState } from '../spec/types.js';
 import type { RetryPolicy } from './backoff.js';
-import { reconcileSite, type StepContext, type StepInput, type StepOutcome, type StepResult } from './reconcile-site.js';
+import {
+  reconcileSite,
+  type StepContext,
+  type StepInput,
+  type StepOutcome,
+  type StepResult,
+} from './reconcile-site.js';
 import { type AttemptState, nextAttempt, runAttempt } from './site-attempt.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -88,7 +94,12 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
   const step = async (site: string): Promise<void> => {
     const state = states.get(site);
     if (!state || state.verdict) return;
-    const result = await runAttempt(state, reconcile, { ...options.step, signal: abort.signal }, options.events);
+    const result = await runAttempt(
+      state,
+      reconcile,
+      { ...options.step, signal: abort.signal },
+      options.events,
+    );
     if (state.verdict) return; // the run timed out while this step was under way
     if (result.outcome !== 'retry') {
       settle(state, verdictOfOutcome(result.outcome), result.sync, result.message);

@@ -101,7 +101,13 @@ export async function reconcileSite(input: StepInput, ctx: StepContext): Promise
   }
   if (ctx.observeOnly) {
     const pending = `${site.actions.length} change(s) pending, not applied (observe-only)`;
-    return { outcome: 'drifted', sync: 'drifted', message: message ? `${pending}: ${message}` : pending, observation, jobs };
+    return {
+      outcome: 'drifted',
+      sync: 'drifted',
+      message: message ? `${pending}: ${message}` : pending,
+      observation,
+      jobs,
+    };
   }
   // Changes the site cannot take (a software area the job's account cannot write): refused, as plan refuses them.
   if (site.actions.length === 0)

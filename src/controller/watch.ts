@@ -113,7 +113,13 @@ export class WatchLoop {
       }
       if (state) {
         state.cancelResync();
-        Object.assign(state, { desired, digest, attempts: 0, stalled: false, generation: state.generation + 1 });
+        Object.assign(state, {
+          desired,
+          digest,
+          attempts: 0,
+          stalled: false,
+          generation: state.generation + 1,
+        });
       } else {
         this.sites.set(desired.site, {
           desired,
