@@ -134,8 +134,11 @@ export class WatchLoop {
         });
       }
       update.changed.push(desired.site);
-      this.queue.add(desired.site);
     }
+    // Queued once the caller has told about the update: its steps' events come after that line.
+    queueMicrotask(() => {
+      for (const site of update.changed) this.queue.add(site);
+    });
     return update;
   }
 

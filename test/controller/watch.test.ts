@@ -119,7 +119,9 @@ describe('the watch loop', () => {
     const a = desired([], 'a');
     h.loop.update(h.spec([a]));
     await h.clock.advance(0);
-    const update = h.loop.update(h.spec([{ ...a, backend: { type: 'local', shell: ['bash'], environment: {} } }]));
+    const update = h.loop.update(
+      h.spec([{ ...a, backend: { type: 'local', shell: ['bash'], environment: {} } }]),
+    );
     expect(update.changed).toEqual(['a']);
     await h.clock.advance(0);
     expect(h.stepsOf('a')[1]?.input.desired.backend).toMatchObject({ shell: ['bash'] });

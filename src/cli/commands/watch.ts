@@ -241,11 +241,12 @@ export async function runWatch(
     cleanups.push(() => files?.close());
     await files?.ready();
 
-    const first = loop.update(current);
+    const names = current.sites.map((site) => site.site);
     say(
-      { type: 'watch-started', sites: first.changed, observeOnly: options.observeOnly === true },
-      `watching ${printable(spec.file)}: ${first.changed.length} site(s)${options.observeOnly ? ', observe-only (nothing is applied)' : ''}`,
+      { type: 'watch-started', sites: names, observeOnly: options.observeOnly === true },
+      `watching ${printable(spec.file)}: ${names.length} site(s)${options.observeOnly ? ', observe-only (nothing is applied)' : ''}`,
     );
+    loop.update(current);
     hooks.started?.(loop);
 
     const reason = await stopped;
