@@ -17,7 +17,7 @@ const converged = (): StepResult => ({
   sync: 'in-sync',
   message: '',
   jobs: ['probe'],
-  observation: observed([], 'site'),
+  observation: observed([]),
 });
 const retry = (): StepResult => ({ outcome: 'retry', sync: 'unknown', message: 'CE down', jobs: [] });
 
