@@ -14,7 +14,7 @@ import {
   type StepOutcome,
   type StepResult,
 } from './reconcile-site.js';
-import { type AttemptState, nextAttempt, runAttempt } from './site-attempt.js';
+import { type AttemptState, announceRetry, nextAttempt, runAttempt } from './site-attempt.js';
 import { WorkQueue } from './work-queue.js';
 
 export type Verdict = 'converged' | 'failed' | 'unknown';
@@ -120,15 +120,7 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
       );
       return;
     }
-    options.events({
-      type: 'site-status',
-      site,
-      phase: 'retrying',
-      sync: result.sync,
-      attempt: state.attempts,
-      message: result.message,
-      retryInMs: delay,
-    });
+    announceRetry(state, result, delay, options.events);
     queue.addAfter(site, delay);
   };
 

@@ -60,3 +60,21 @@ export function nextAttempt(
     return { giveUp: `gave up after ${state.attempts} attempt(s): ${result.message}` };
   return { delayMs: result.requeueAfterMs ?? retryDelay(state.attempts, retry, random) };
 }
+
+/** Tells that the site is tried again after `delayMs` (the caller queues it). */
+export function announceRetry(
+  state: AttemptState,
+  result: StepResult,
+  delayMs: number,
+  events: EventSink,
+): void {
+  events({
+    type: 'site-status',
+    site: state.desired.site,
+    phase: 'retrying',
+    sync: result.sync,
+    attempt: state.attempts,
+    message: result.message,
+    retryInMs: delayMs,
+  });
+}

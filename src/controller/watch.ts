@@ -12,7 +12,13 @@ import type { DesiredState } from '../spec/types.js';
 import type { RetryPolicy } from './backoff.js';
 import { desiredDigest } from './desired-digest.js';
 import { reconcileSite, type StepContext, type StepResult } from './reconcile-site.js';
-import { type AttemptState, nextAttempt, type ReconcileStep, runAttempt } from './site-attempt.js';
+import {
+  type AttemptState,
+  announceRetry,
+  nextAttempt,
+  type ReconcileStep,
+  runAttempt,
+} from './site-attempt.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ResyncPolicy {
@@ -236,15 +242,7 @@ export class WatchLoop {
       this.stall(state, result, next.giveUp);
       return;
     }
-    this.options.events({
-      type: 'site-status',
-      site,
-      phase: 'retrying',
-      sync: result.sync,
-      attempt: state.attempts,
-      message: result.message,
-      retryInMs: next.delayMs,
-    });
+    announceRetry(state, result, next.delayMs, this.options.events);
     this.queue.addAfter(site, next.delayMs);
   }
 

@@ -9,27 +9,13 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runWatch, type WatchCommandOptions } from '../../src/cli/commands/watch.js';
-import type { CliIO } from '../../src/cli/io.js';
-import { plainStyle } from '../../src/report/style.js';
-import { availableShells, World } from './harness.js';
+import { availableShells, captureIO, World } from './harness.js';
 
 const shell = availableShells()[0] ?? ['dash'];
 const WAIT = { timeout: 120_000, interval: 50 };
 
 function startWatch(world: World, extra: Partial<WatchCommandOptions> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    out: (text) => {
-      stdout += text;
-    },
-    err: (text) => {
-      stderr += text;
-    },
-    confirm: async () => undefined,
-    style: plainStyle,
-    errStyle: plainStyle,
-  };
+  const captured = captureIO();
   const stop = new AbortController();
   const options: WatchCommandOptions = {
     file: world.specFile,
@@ -45,8 +31,8 @@ function startWatch(world: World, extra: Partial<WatchCommandOptions> = {}) {
     logFormat: 'text',
     ...extra,
   };
-  const done = runWatch(options, io, { stop: stop.signal });
-  return { done, stop: () => stop.abort(), out: () => stdout, err: () => stderr };
+  const done = runWatch(options, captured.io, { stop: stop.signal });
+  return { done, stop: () => stop.abort(), out: captured.stdout, err: captured.stderr };
 }
 
 describe('gridpkg watch on simulated sites', () => {

@@ -72,7 +72,8 @@ export function registerConvergeCommand(
     .action(async (options: ConvergeOptions) => setExit(await runConverge(options, io)));
 }
 
-function parseAttempts(value: string): number {
+/** --max-attempts of converge and watch. */
+export function parseAttempts(value: string): number {
   const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 100)
     throw new InvalidArgumentError('expected a whole number from 1 to 100');

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { DEFAULT_RETRY_POLICY } from '../../controller/backoff.js';
 import { type Clock, systemClock } from '../../controller/clock.js';
 import { EventBus } from '../../controller/events.js';
@@ -22,6 +22,7 @@ import type { CliIO } from '../io.js';
 import { eventJson, progressLine, recordJson } from '../progress.js';
 import { addSelectionOptions, type SiteSelection, selectSites } from '../site-selection.js';
 import { SpecFilesWatcher } from '../spec-files-watcher.js';
+import { parseAttempts } from './converge.js';
 
 export interface WatchCommandOptions extends SiteCommandOptions, SiteSelection {
   resync: number;
@@ -119,13 +120,6 @@ export function registerWatchCommand(
         '  gridpkg watch --where "physics and not legacy" --max-attempts 10',
     )
     .action(async (options: WatchCommandOptions) => setExit(await runWatch(options, io)));
-}
-
-function parseAttempts(value: string): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 100)
-    throw new InvalidArgumentError('expected a whole number from 1 to 100');
-  return n;
 }
 
 type StopReason =
