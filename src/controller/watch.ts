@@ -22,7 +22,7 @@ import {
 import { WorkQueue } from './work-queue.js';
 
 export interface ResyncPolicy {
-  /** A converged site is probed again after this long (default 6 h)... */
+  /** A converged site is probed again after this long (default 6 h; a site's resyncInterval in the spec wins)... */
   intervalMs: number;
   /** ...moved at random by up to this fraction of it, up or down (default 0.1). */
   jitter: number;
@@ -254,14 +254,15 @@ export class WatchLoop {
   /** A resync probes the site afresh: the observation kept for the next step is dropped when it comes due. */
   private scheduleResync(state: WatchedSite): void {
     state.cancelResync();
-    state.cancelResync = this.options.step.clock.after(
-      resyncDelay(this.options.resync, this.options.random),
-      () => {
-        state.cancelResync = () => undefined;
-        state.observation = undefined;
-        this.queue.add(state.desired.site);
-      },
-    );
+    // The site's own resyncInterval from the spec, else the watch's.
+    const own = state.desired.resyncSeconds;
+    const policy =
+      own === undefined ? this.options.resync : { ...this.options.resync, intervalMs: own * 1000 };
+    state.cancelResync = this.options.step.clock.after(resyncDelay(policy, this.options.random), () => {
+      state.cancelResync = () => undefined;
+      state.observation = undefined;
+      this.queue.add(state.desired.site);
+    });
   }
 
   private emit(

@@ -91,6 +91,14 @@ describe('the watch loop', () => {
     expect(h.stepsOf('b')).toHaveLength(2);
   });
 
+  it("uses a site's own resync interval from the spec", async () => {
+    const h = harness(converged);
+    h.loop.update(h.spec([{ ...desired([], 'a'), resyncSeconds: 60 }, desired([], 'b')]));
+    await h.clock.advance(60_000);
+    expect(h.stepsOf('a')).toHaveLength(2);
+    expect(h.stepsOf('b')).toHaveLength(1);
+  });
+
   it('reconciles only the sites whose resolved desired state changed, reusing their last observation', async () => {
     const h = harness(converged);
     const a = desired([requirement('math/gsl')], 'a');
