@@ -62,6 +62,11 @@ export interface JobContext {
   inFlight?: InFlightJobs;
   /** Repository listings by digest: requests name them, so jobs leave a known listing out of their report. */
   listings?: ListingStore;
+  /**
+   * Once aborted (watch stopping), no job is submitted any more: a job under way, or one re-attached to, is still
+   * followed to its end and recorded.
+   */
+  signal?: AbortSignal;
 }
 
 /** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
@@ -166,6 +171,8 @@ async function submitAndFollow(
   options: SiteJobOptions,
   planId?: string,
 ): Promise<JobResult | undefined> {
+  if (context.signal?.aborted)
+    throw new RetryableError(`${desired.site}: stopping; no ${mode} job submitted`);
   const jobId = newJobId(desired.site, mode);
   // Encoding validates every token: a hostile value stops here, before anything is recorded or submitted.
   const request = encodeRequest({

@@ -108,6 +108,20 @@ describe('running one site job', () => {
     );
   });
 
+  it('submits nothing once the context is stopping (watch draining)', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+    );
+    const stopping = new AbortController();
+    stopping.abort();
+    context.signal = stopping.signal;
+    await expect(runSiteJob(context, desired([]), 'probe')).rejects.toThrow(
+      'stopping; no probe job submitted',
+    );
+    expect(backend.submitted).toEqual([]);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
   it('treats a backend that cannot answer as transient and keeps polling', async () => {
     const messages: string[] = [];
     const { context } = contextWith(

@@ -12,7 +12,7 @@ import { printableLines } from '../../report/safe-output.js';
 import { printable } from '../../report/untrusted.js';
 import { type LoadedSpec, loadSpec, SpecError } from '../../spec/index.js';
 import { SiteStatusStore } from '../../state/site-status.js';
-import { addSiteOptions, type SiteCommandOptions, stateDirFor } from '../common.js';
+import { addSiteOptions, applyLockTimeout, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { takeControllerLease } from '../controller-lease.js';
 import { parseDuration } from '../duration.js';
 import { describeError } from '../errors.js';
@@ -152,6 +152,10 @@ export async function runWatch(
       if (line) io.out(line);
     });
   const context = createJobContext({ stateDir, inFlight: inFlightJobs, events: events.emit });
+  // Stopping: a step that is re-attached to an old job follows it to its end, then submits nothing.
+  const stopping = new AbortController();
+  context.signal = stopping.signal;
+  applyLockTimeout(context, options.lockTimeout);
   const status = new StatusRecorder(new SiteStatusStore(stateDir), clock);
   const cleanups: Array<() => unknown> = [];
   try {
@@ -244,6 +248,7 @@ export async function runWatch(
     hooks.started?.(loop);
 
     const reason = await stopped;
+    stopping.abort();
     loop.stop(reason.kind === 'signal' ? reason.signal : reason.kind);
     reloader.stop();
     const inFlight = inFlightJobs.list().length;
