@@ -5,7 +5,8 @@
  * files and output (generous timeouts as a safety net), never on the clock.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runWatch, type WatchCommandOptions } from '../../src/cli/commands/watch.js';
@@ -102,6 +103,25 @@ describe('gridpkg watch on simulated sites', () => {
     expect(existsSync(join(world.stateDir, 'controller.lease'))).toBe(false);
     expect(watch.err()).toBe('');
   }, 300_000);
+
+  it('refuses to start beside another live controller of the state directory, before any job', async () => {
+    await world.addSite('site-a');
+    await world.writeSpec({ 'site-a': '      - math/gsl' });
+    await mkdir(world.stateDir, { recursive: true });
+    const since = '2026-12-02T08:00:00.000Z';
+    const lease = { id: 'other', command: 'converge', host: hostname(), pid: process.pid, acquiredAt: since };
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    await writeFile(
+      join(world.stateDir, 'controller.lease'),
+      JSON.stringify({ ...lease, heartbeatAt: since, expiresAt }),
+    );
+    const run = await world.run('watch');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(
+      `another gridpkg converge (pid ${process.pid} on this host) has been controlling this state directory`,
+    );
+    expect(await world.finishedJobs()).toEqual([]);
+  });
 
   it('--observe-only: probes and reports the drift, never applies', async () => {
     await world.addSite('site-a', ['gsl-2.7nb1']);

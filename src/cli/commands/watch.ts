@@ -69,11 +69,12 @@ export function registerWatchCommand(
         ),
     ),
   )
-    .option(
-      '--resync <duration>',
-      'probe every converged site again after this long, +-10% at random',
-      parseDuration,
-      DEFAULT_RESYNC.intervalMs,
+    .addOption(
+      durationOption(
+        '--resync <duration>',
+        "probe a converged site again after this long, +-10% at random (a site's resyncInterval in the spec wins)",
+        '6h',
+      ),
     )
     .option(
       '--max-attempts <n>',
@@ -81,30 +82,28 @@ export function registerWatchCommand(
       parseAttempts,
       DEFAULT_RETRY_POLICY.maxAttempts,
     )
-    .option(
-      '--retry-delay <duration>',
-      'wait after the first failed attempt, doubled for each further one (with jitter)',
-      parseDuration,
-      DEFAULT_RETRY_POLICY.firstDelayMs,
+    .addOption(
+      durationOption(
+        '--retry-delay <duration>',
+        'wait after the first failed attempt, doubled for each further one (+-20%)',
+        '30s',
+      ),
     )
-    .option(
-      '--max-retry-delay <duration>',
-      'longest wait between attempts',
-      parseDuration,
-      DEFAULT_RETRY_POLICY.maxDelayMs,
-    )
+    .addOption(durationOption('--max-retry-delay <duration>', 'longest wait between attempts', '30m'))
     .option('--observe-only', 'probe and plan, report drift, never apply')
-    .option(
-      '--drain-timeout <duration>',
-      'on SIGINT/SIGTERM, wait this long for jobs in flight to end and be recorded',
-      parseDuration,
-      60_000,
+    .addOption(
+      durationOption(
+        '--drain-timeout <duration>',
+        'on SIGINT/SIGTERM, wait this long for jobs in flight to end and be recorded',
+        '60s',
+      ),
     )
-    .option(
-      '--debounce <duration>',
-      'wait until the spec files have been quiet this long before reloading',
-      parseDuration,
-      DEFAULT_DEBOUNCE_MS,
+    .addOption(
+      durationOption(
+        '--debounce <duration>',
+        'reload the spec once its files have been quiet this long',
+        `${DEFAULT_DEBOUNCE_MS}ms`,
+      ),
     )
     .addOption(
       new Option('--log-format <format>', 'text: one line per event; json: one JSON object per line')
@@ -274,6 +273,11 @@ export async function runWatch(
     for (const cleanup of cleanups.reverse()) await cleanup();
     await context.close?.();
   }
+}
+
+/** A duration option whose default is shown as written (6h), not in milliseconds. */
+function durationOption(flags: string, description: string, fallback: string): Option {
+  return new Option(flags, description).argParser(parseDuration).default(parseDuration(fallback), fallback);
 }
 
 function describeUpdate(update: { changed: string[]; removed: string[]; unchanged: number }): string {
