@@ -55,6 +55,8 @@ export interface WatchOptions {
   random?: () => number;
   /** The step to run (tests replace it). */
   reconcile?: ReconcileStep;
+  /** A step threw (a bug: steps report failures in their results): the loop has stopped. */
+  onError?(error: unknown): void;
 }
 
 export interface SpecUpdate {
@@ -196,6 +198,7 @@ export class WatchLoop {
     const tracked = step.catch((error: unknown) => {
       this.failure ??= { error };
       this.stop('a bug in gridpkg');
+      this.options.onError?.(error);
     });
     this.running.add(tracked);
     void tracked.finally(() => this.running.delete(tracked));
@@ -248,7 +251,12 @@ export class WatchLoop {
 
   private stall(state: WatchedSite, result: StepResult, why: string): void {
     state.stalled = true;
-    this.emit(state, 'stalled', result, `${why}; stalled until the site's desired state changes`);
+    this.emit(
+      state,
+      'stalled',
+      result,
+      `${why}; left alone until the site's desired state changes (or SIGHUP)`,
+    );
   }
 
   /** A resync probes the site afresh: the observation kept for the next step is dropped when it comes due. */

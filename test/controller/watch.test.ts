@@ -149,7 +149,7 @@ describe('the watch loop', () => {
     const stall = h.events.at(-1);
     expect(stall).toMatchObject({ phase: 'stalled', attempt: 3 });
     expect(stall?.type === 'site-status' && stall.message).toMatch(
-      /^gave up after 3 attempt\(s\): CE down; stalled until/,
+      /^gave up after 3 attempt\(s\): CE down; left alone until/,
     );
     expect(h.loop.stalledSites()).toEqual(['a']);
 
@@ -226,6 +226,27 @@ describe('the watch loop', () => {
     h.loop.update(h.spec([desired([requirement('math/gsl')], 'b')]));
     await h.clock.advance(0);
     expect(h.calls).toHaveLength(2);
+  });
+
+  it('stops, and says so, when a step throws (a bug)', async () => {
+    const clock = new ManualClock();
+    const errors: unknown[] = [];
+    const loop = new WatchLoop({
+      step: { jobs: {} as JobContext, clock },
+      events: () => undefined,
+      concurrency: 1,
+      retry: RETRY,
+      resync: { intervalMs: HOUR, jitter: 0 },
+      reconcile: async () => {
+        throw new TypeError('boom');
+      },
+      onError: (error) => errors.push(error),
+    });
+    loop.update({ sites: [desired([], 'a')], planMeta: { specFile: 's', specDigest: 'd' } });
+    await clock.advance(0);
+    expect(errors).toHaveLength(1);
+    expect(loop.stopped).toBe(true);
+    expect(loop.error).toBeInstanceOf(TypeError);
   });
 
   it('stop: a step that does not end within the grace time is named, and not waited for', async () => {

@@ -159,7 +159,9 @@ describe('gridpkg watch on simulated sites', () => {
     );
     const watch = startWatch(world, { maxAttempts: 2, retryDelay: 0 });
     await vi.waitFor(async () => expect((await status('site-a')).health).toBe('stalled'), WAIT);
-    expect((await status('site-a')).lastError).toMatch(/stalled until the site's desired state changes/);
+    expect((await status('site-a')).lastError).toMatch(
+      /; left alone until the site's desired state changes \(or SIGHUP\)$/,
+    );
     const shown = await world.run('status');
     expect(shown.stdout).toMatch(/^site-a\s+unknown\s+stalled\s/m);
 

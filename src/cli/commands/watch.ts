@@ -40,10 +40,6 @@ export interface WatchHooks {
   clock?: Clock;
   /** Aborted to stop the watch as SIGTERM would (tests run it in-process; the CLI listens for signals). */
   stop?: AbortSignal;
-  /** Called once the watch is running (the spec loaded, the lease held, the first steps queued). */
-  started?(loop: WatchLoop): void;
-  /** Watch the spec files (default true). */
-  watchFiles?: boolean;
 }
 
 export function registerWatchCommand(
@@ -136,7 +132,7 @@ export async function runWatch(
   const say = (record: { type: string } & Record<string, unknown>, text: string) =>
     io.out(json ? recordJson(record, new Date(clock.now())) : `${text}\n`);
 
-  let spec = await loadSpec(options.file);
+  const spec = await loadSpec(options.file);
   const selected = (loaded: LoadedSpec): WatchSpec => ({
     sites: selectSites(loaded.sites, options),
     planMeta: { specFile: resolve(loaded.file), specDigest: specDigest(loaded.files) },
@@ -157,6 +153,10 @@ export async function runWatch(
   applyLockTimeout(context, options.lockTimeout);
   const status = new StatusRecorder(new SiteStatusStore(stateDir), clock);
   const cleanups: Array<() => unknown> = [];
+  let stopWith: (reason: StopReason) => void = () => undefined;
+  const stopped = new Promise<StopReason>((done) => {
+    stopWith = done;
+  });
   try {
     // One controller per state directory: a second watch (or converge) refuses here, before any job.
     const { lease, lost } = await takeControllerLease(stateDir, 'watch');
@@ -176,11 +176,7 @@ export async function runWatch(
       },
       resync: { ...DEFAULT_RESYNC, intervalMs: options.resync },
       ...(options.observeOnly ? { observeOnly: true } : {}),
-    });
-
-    let stopWith: (reason: StopReason) => void = () => undefined;
-    const stopped = new Promise<StopReason>((done) => {
-      stopWith = done;
+      onError: () => stopWith({ kind: 'bug' }),
     });
     const onLost = () => stopWith({ kind: 'lost', why: String(lost.reason) });
     lost.addEventListener('abort', onLost, { once: true });
@@ -203,11 +199,10 @@ export async function runWatch(
       onSpec: async (loaded) => {
         // The selection can fail on the new spec too (a --site the edit removed): reported, the old spec stays.
         const next = selected(loaded);
-        files?.setFiles(loaded.files.map((f) => f.file));
+        files.setFiles(loaded.files.map((f) => f.file));
         if (next.planMeta.specDigest === current.planMeta.specDigest) return;
         const known = new Set(current.sites.map((site) => site.site));
         await status.load(next.sites.map((site) => site.site).filter((site) => !known.has(site)));
-        spec = loaded;
         current = next;
         const update = loop.update(next);
         say(
@@ -223,20 +218,17 @@ export async function runWatch(
       onError: (error) => reportSpecError(error, say),
     });
     cleanups.push(() => reloader.stop());
-    const files =
-      hooks.watchFiles === false
-        ? undefined
-        : new SpecFilesWatcher(
-            spec.files.map((f) => f.file),
-            () => reloader.changed(),
-            (error) =>
-              say(
-                { type: 'watch-error', message: describeError(error) },
-                `gridpkg: watching the spec files: ${printableLines(describeError(error))}`,
-              ),
-          );
-    cleanups.push(() => files?.close());
-    await files?.ready();
+    const files = new SpecFilesWatcher(
+      spec.files.map((f) => f.file),
+      () => reloader.changed(),
+      (error) =>
+        say(
+          { type: 'watch-error', message: describeError(error) },
+          `gridpkg: watching the spec files: ${printableLines(describeError(error))}`,
+        ),
+    );
+    cleanups.push(() => files.close());
+    await files.ready();
 
     const names = current.sites.map((site) => site.site);
     say(
@@ -244,7 +236,6 @@ export async function runWatch(
       `watching ${printable(spec.file)}: ${names.length} site(s)${options.observeOnly ? ', observe-only (nothing is applied)' : ''}`,
     );
     loop.update(current);
-    hooks.started?.(loop);
 
     const reason = await stopped;
     stopping.abort();
