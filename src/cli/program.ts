@@ -33,7 +33,8 @@ Exit codes:
   1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
   2  changes pending (plan --detailed-exitcode)
   3  unknown: some site could not be observed; gridpkg did nothing there
-  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches`;
+  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches
+       (watch waits --drain-timeout for them first, and exits 0 on SIGTERM)`;
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
   let exitCode: ExitCodeValue = ExitCode.ok;
