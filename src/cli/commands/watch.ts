@@ -229,6 +229,9 @@ export async function runWatch(
     );
     cleanups.push(() => files.close());
     await files.ready();
+    // An edit saved between the first load and the watcher being ready would go unseen: load once more (a spec
+    // that did not change changes nothing and says nothing).
+    reloader.changed();
 
     const names = current.sites.map((site) => site.site);
     say(
