@@ -3,38 +3,38 @@ import { describe, expect, it } from 'vitest';
 import { eventJson, progressLine } from '../../src/cli/progress.js';
 import type { ControllerEvent } from '../../src/model/events.js';
 import { plainStyle } from '../../src/report/style.js';
+import { expectSafe, expectShownEscaped, HOSTILE_LINE, STYLES } from './hostile-text.js';
 
 const hostile: ControllerEvent = {
   type: 'site-status',
-  site: 'site\u001b[2Ja',
+  site: `site-${HOSTILE_LINE}`,
   phase: 'stalled',
   sync: 'unknown',
   attempt: 3,
-  message: 'gave up: CE said \u001b]0;owned\u0007 and\nfake-site: converged\u202e',
+  message: `gave up: ${HOSTILE_LINE}\nfake-site: converged`,
 };
 
 describe('event lines', () => {
-  it('are one line, without terminal controls or bidi overrides, whatever the site or job said', () => {
-    const line = progressLine(hostile, plainStyle) ?? '';
-    expect(line.endsWith('\n')).toBe(true);
-    expect(line.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
-    expect(line).toMatch(/^site.*a: stalled: gave up: CE said /);
+  it.each(STYLES)('(%s) are one line, escaped, whatever the site or job said', (_name, style) => {
+    const line = progressLine(hostile, style) ?? '';
+    expect(line.split('\n')).toHaveLength(2);
+    expectSafe(line, 'the event line');
+    expectShownEscaped(line, 'the event line');
   });
 
-  it('says nothing about a first attempt starting', () => {
-    expect(
-      progressLine({ ...hostile, phase: 'progressing', attempt: 1 } as ControllerEvent, plainStyle),
-    ).toBeUndefined();
+  it('say nothing about a first attempt starting', () => {
+    expect(progressLine({ ...hostile, phase: 'progressing', attempt: 1 }, plainStyle)).toBeUndefined();
   });
 
-  it('as JSON: one line that a JSON reader decodes to the exact text', () => {
+  it('as JSON: one safe line that a JSON reader decodes to the exact text', () => {
     const line = eventJson(hostile, new Date('2026-12-02T10:00:00Z'));
-    expect(line.slice(0, -1)).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(line.split('\n')).toHaveLength(2);
+    expectSafe(line, 'the JSON record');
     expect(JSON.parse(line)).toMatchObject({
       time: '2026-12-02T10:00:00.000Z',
       type: 'site-status',
       site: hostile.site,
-      message: hostile.type === 'site-status' ? hostile.message : '',
+      message: `gave up: ${HOSTILE_LINE}\nfake-site: converged`,
     });
   });
 });
