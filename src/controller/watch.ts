@@ -220,6 +220,8 @@ export class WatchLoop {
       },
       this.options.events,
     );
+    // A watch runs for months: it keeps no list of job ids (the ledger's history has them).
+    state.jobs.length = 0;
     // Removed or changed meanwhile: the new desired state has its own step queued; this result is about the old.
     if (this.sites.get(site) !== state || state.generation !== generation) return;
     if (this.stopped) {
