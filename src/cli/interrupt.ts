@@ -55,7 +55,11 @@ export function installInterruptHandlers(
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     // A second signal while the first is being handled ends the process without another word.
-    if (interrupted) process.exit(exitCodeForSignal(signal));
+    if (interrupted) {
+      // (watch may be draining, with state writes under way: their temporary files go too.)
+      removePendingTemporaries();
+      process.exit(exitCodeForSignal(signal));
+    }
     interrupted = true;
     if (stopHandler) {
       stopHandler(signal);
