@@ -242,16 +242,16 @@ export async function runWatch(
 
     const reason = await stopped;
     stopping.abort();
-    loop.stop(reason.kind === 'signal' ? reason.signal : reason.kind);
+    loop.stop(reasonName(reason));
     reloader.stop();
     const inFlight = inFlightJobs.list().length;
+    const waiting =
+      inFlight > 0
+        ? `waiting up to ${Math.round(options.drainTimeout / 1000)} s for ${inFlight} job(s) in flight`
+        : 'no job in flight';
     say(
-      {
-        type: 'watch-stopping',
-        reason: reason.kind === 'signal' ? reason.signal : reason.kind,
-        jobsInFlight: inFlight,
-      },
-      `stopping (${reason.kind === 'signal' ? reason.signal : reason.kind === 'lost' ? reason.why : 'error'}): no new job; ${inFlight > 0 ? `waiting up to ${Math.round(options.drainTimeout / 1000)} s for ${inFlight} job(s) in flight` : 'no job in flight'}`,
+      { type: 'watch-stopping', reason: reasonName(reason), jobsInFlight: inFlight },
+      `stopping (${reason.kind === 'lost' ? printable(reason.why) : reasonName(reason)}): no new job; ${waiting}`,
     );
     const left = await loop.drain(options.drainTimeout);
     await status.flush();
@@ -262,6 +262,7 @@ export async function runWatch(
       io.err(`gridpkg: ${printable(reason.why)}; this watch stopped\n`);
       return ExitCode.error;
     }
+    // SIGTERM is how a service manager stops a service: a normal end. Ctrl-C says it was interrupted.
     return reason.kind === 'signal' && reason.signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.ok;
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -272,6 +273,10 @@ export async function runWatch(
 /** A duration option whose default is shown as written (6h), not in milliseconds. */
 function durationOption(flags: string, description: string, fallback: string): Option {
   return new Option(flags, description).argParser(parseDuration).default(parseDuration(fallback), fallback);
+}
+
+function reasonName(reason: StopReason): string {
+  return reason.kind === 'signal' ? reason.signal : reason.kind === 'lost' ? 'lease lost' : 'error';
 }
 
 function describeUpdate(update: { changed: string[]; removed: string[]; unchanged: number }): string {
