@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runWatch, type WatchCommandOptions } from '../../src/cli/commands/watch.js';
 import { availableShells, captureIO, World } from './harness.js';
@@ -102,6 +103,19 @@ describe('gridpkg watch on simulated sites', () => {
     expect(await watch.done).toBe(0);
     expect(existsSync(join(world.stateDir, 'controller.lease'))).toBe(false);
     expect(watch.err()).toBe('');
+  }, 300_000);
+
+  it('repairs drift made by hand at the next resync', async () => {
+    const site = await world.addSite('site-a');
+    await world.writeSpec({ 'site-a': '      - math/gsl' });
+    const watch = startWatch(world, { resync: 1000 });
+    await vi.waitFor(async () => expect(await world.installed('site-a')).toEqual(['gsl-2.8']), WAIT);
+    // Someone removes the package by hand; no spec edit.
+    await execa(join(site.sbin, 'pkg_delete'), ['gsl']);
+    expect(await world.installed('site-a')).toEqual([]);
+    await vi.waitFor(async () => expect(await world.installed('site-a')).toEqual(['gsl-2.8']), WAIT);
+    watch.stop();
+    expect(await watch.done).toBe(0);
   }, 300_000);
 
   it('refuses to start beside another live controller of the state directory, before any job', async () => {
