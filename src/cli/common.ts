@@ -87,10 +87,13 @@ export function jobContextFor(
       ? undefined
       : (site, message) => io.err(`${io.errStyle.dim(`${siteName(site)}: ${siteText(message)}`)}\n`),
   });
-  if (lockTimeout !== undefined) {
-    // One budget for both kinds of busy: the site lock held by a job, and another gridpkg's ledger entry.
-    context.lockTimeoutMs = lockTimeout;
-    context.submissionWaitMs = lockTimeout;
-  }
+  applyLockTimeout(context, lockTimeout);
   return context;
+}
+
+/** -lock-timeout: one budget for both kinds of busy, the site lock held by a job and another gridpkg's entry. */
+export function applyLockTimeout(context: JobContext, lockTimeout: number | undefined): void {
+  if (lockTimeout === undefined) return;
+  context.lockTimeoutMs = lockTimeout;
+  context.submissionWaitMs = lockTimeout;
 }

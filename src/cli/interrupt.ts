@@ -33,6 +33,20 @@ export function exitCodeForSignal(signal: NodeJS.Signals): number {
   return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
 }
 
+/** A command that stops by itself on a signal (watch: drain, then exit); undefined: the default exit at once. */
+let stopHandler: ((signal: NodeJS.Signals) => void) | undefined;
+
+/**
+ * Lets a long-running command handle the first SIGINT/SIGTERM itself (stop submitting, wait for jobs in flight);
+ * a second signal still ends the process at once. Returns the function that removes the handler.
+ */
+export function onStopSignal(handler: (signal: NodeJS.Signals) => void): () => void {
+  stopHandler = handler;
+  return () => {
+    if (stopHandler === handler) stopHandler = undefined;
+  };
+}
+
 /** Installs the SIGINT/SIGTERM handlers of the gridpkg command (not of runCli: tests run that in-process). */
 export function installInterruptHandlers(
   writeErr: (text: string) => void,
@@ -41,8 +55,16 @@ export function installInterruptHandlers(
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     // A second signal while the first is being handled ends the process without another word.
-    if (interrupted) process.exit(exitCodeForSignal(signal));
+    if (interrupted) {
+      // (watch may be draining, with state writes under way: their temporary files go too.)
+      removePendingTemporaries();
+      process.exit(exitCodeForSignal(signal));
+    }
     interrupted = true;
+    if (stopHandler) {
+      stopHandler(signal);
+      return;
+    }
     removePendingTemporaries();
     writeErr(interruptMessage(jobs, signal));
     process.exit(exitCodeForSignal(signal));

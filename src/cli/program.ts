@@ -16,6 +16,7 @@ import { registerShowCommand } from './commands/show.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerValidateCommand } from './commands/validate.js';
 import { registerVersionCommand } from './commands/version.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { describeError } from './errors.js';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -34,7 +35,8 @@ Exit codes:
   1  error: bad input, a job failed or was refused, a blocked plan, vulnerable packages under policy fail
   2  changes pending (plan --detailed-exitcode), drift (drift)
   3  unknown: some site could not be observed; gridpkg did nothing there (drift: wins over drift)
-  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches`;
+  130  interrupted by Ctrl-C (143: by SIGTERM); jobs in flight keep running, the next run re-attaches
+       (watch waits --drain-timeout for them first, and exits 0 on SIGTERM)`;
 
 export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCodeValue> {
   let exitCode: ExitCodeValue = ExitCode.ok;
@@ -61,6 +63,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerImportCommand(program, io, setExit);
   registerConvergeCommand(program, io, setExit);
   registerDriftCommand(program, io, setExit);
+  registerWatchCommand(program, io, setExit);
   registerStatusCommand(program, io, setExit);
   registerForceUnlockCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);

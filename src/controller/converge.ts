@@ -5,10 +5,16 @@
  * jitter, up to the attempt limit.
  */
 import type { EventSink, SitePhase, SyncState } from '../model/events.js';
-import type { Observation } from '../reconcile/observation.js';
 import type { DesiredState } from '../spec/types.js';
-import { type RetryPolicy, retryDelay } from './backoff.js';
-import { reconcileSite, type StepContext, type StepInput, type StepResult } from './reconcile-site.js';
+import type { RetryPolicy } from './backoff.js';
+import {
+  reconcileSite,
+  type StepContext,
+  type StepInput,
+  type StepOutcome,
+  type StepResult,
+} from './reconcile-site.js';
+import { type AttemptState, announceRetry, nextAttempt, runAttempt } from './site-attempt.js';
 import { WorkQueue } from './work-queue.js';
 
 export type Verdict = 'converged' | 'failed' | 'unknown';
@@ -40,12 +46,7 @@ export interface ConvergeOptions {
   reconcile?: (input: StepInput, ctx: StepContext) => Promise<StepResult>;
 }
 
-interface SiteState {
-  desired: DesiredState;
-  attempts: number;
-  jobs: string[];
-  observation: Observation | undefined;
-  last: StepResult | undefined;
+interface SiteState extends AttemptState {
   verdict: SiteVerdict | undefined;
 }
 
@@ -93,38 +94,23 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
   const step = async (site: string): Promise<void> => {
     const state = states.get(site);
     if (!state || state.verdict) return;
-    state.attempts++;
-    options.events({
-      type: 'site-status',
-      site,
-      phase: 'progressing',
-      sync: syncOf(state),
-      attempt: state.attempts,
-      message: '',
-    });
-    const input: StepInput = {
-      desired: state.desired,
-      ...(state.observation ? { observation: state.observation } : {}),
-    };
-    const result = await reconcile(input, { ...options.step, signal: abort.signal });
-    state.jobs.push(...result.jobs);
-    state.observation = result.observation;
-    state.last = result;
+    const result = await runAttempt(
+      state,
+      reconcile,
+      { ...options.step, signal: abort.signal },
+      options.events,
+    );
     if (state.verdict) return; // the run timed out while this step was under way
     if (result.outcome !== 'retry') {
-      settle(state, result.outcome, result.sync, result.message);
+      settle(state, verdictOfOutcome(result.outcome), result.sync, result.message);
       return;
     }
-    if (state.attempts >= options.retry.maxAttempts) {
-      settle(
-        state,
-        verdictOf(result.sync),
-        result.sync,
-        `gave up after ${state.attempts} attempt(s): ${result.message}`,
-      );
+    const next = nextAttempt(state, result, options.retry, options.random);
+    if ('giveUp' in next) {
+      settle(state, verdictOf(result.sync), result.sync, next.giveUp);
       return;
     }
-    const delay = result.requeueAfterMs ?? retryDelay(state.attempts, options.retry, options.random);
+    const delay = next.delayMs;
     if (deadline !== undefined && clock.now() + delay >= deadline) {
       settle(
         state,
@@ -134,15 +120,7 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
       );
       return;
     }
-    options.events({
-      type: 'site-status',
-      site,
-      phase: 'retrying',
-      sync: result.sync,
-      attempt: state.attempts,
-      message: result.message,
-      retryInMs: delay,
-    });
+    announceRetry(state, result, delay, options.events);
     queue.addAfter(site, delay);
   };
 
@@ -196,6 +174,11 @@ export async function converge(options: ConvergeOptions): Promise<SiteVerdict[]>
 
 function syncOf(state: SiteState): SyncState {
   return state.last?.sync ?? 'unknown';
+}
+
+/** A step's final outcome as converge's verdict; observe-only drift (watch only) counts as not converged. */
+function verdictOfOutcome(outcome: Exclude<StepOutcome, 'retry'>): Verdict {
+  return outcome === 'drifted' ? 'failed' : outcome;
 }
 
 /** A site given up on: failed when gridpkg knows what it holds, unknown when it could not see it. */

@@ -24,6 +24,8 @@ export interface StepContext {
   maxObservationAgeMs?: number;
   /** Once aborted, the step submits no further job (timeout, shutdown); one under way runs to its end. */
   signal?: AbortSignal;
+  /** Probe and plan, never apply (watch --observe-only): a site with changes ends the step as `drifted`. */
+  observeOnly?: boolean;
 }
 
 export interface StepInput {
@@ -43,7 +45,9 @@ export type StepOutcome =
   /** Needs a person: a refused (blocked) plan, bad input, credentials, a failing audit under policy fail. */
   | 'failed'
   /** Needs a person, and the site could not be observed (no pkgsrc, a foreign package database). */
-  | 'unknown';
+  | 'unknown'
+  /** Observe-only: the site differs from the spec, and nothing was applied. */
+  | 'drifted';
 
 export interface StepResult {
   outcome: StepOutcome;
@@ -94,6 +98,16 @@ export async function reconcileSite(input: StepInput, ctx: StepContext): Promise
       return verdictInSync(plan, observation, jobs);
     case 'changes':
       break;
+  }
+  if (ctx.observeOnly) {
+    const pending = `${site.actions.length} change(s) pending, not applied (observe-only)`;
+    return {
+      outcome: 'drifted',
+      sync: 'drifted',
+      message: message ? `${pending}: ${message}` : pending,
+      observation,
+      jobs,
+    };
   }
   // Changes the site cannot take (a software area the job's account cannot write): refused, as plan refuses them.
   if (site.actions.length === 0)

@@ -13,6 +13,9 @@ const HEALTH: Readonly<Record<SitePhase, Health>> = {
   retrying: 'degraded',
   failed: 'stalled',
   stopped: 'degraded',
+  stalled: 'stalled',
+  // Observe-only: nothing failed; whether the site drifted is the sync axis.
+  observed: 'healthy',
 };
 
 export class StatusRecorder {

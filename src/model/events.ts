@@ -21,7 +21,11 @@ export type SitePhase =
   /** The site needs a person (or its attempts ran out): it is left alone until something changes. */
   | 'failed'
   /** The run ended (timeout, stop) before the site was done. */
-  | 'stopped';
+  | 'stopped'
+  /** watch: attempts ran out or the failure needs a person; left alone until the site's desired state changes. */
+  | 'stalled'
+  /** watch --observe-only: the site was probed and planned, nothing applied (`sync` says whether it drifted). */
+  | 'observed';
 
 export type ControllerEvent =
   | { type: 'job-submitted'; site: string; jobId: string; mode: JobModeName }

@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import type { GridBackend } from '../grid/backend.js';
 import { createBackend, SITE_JOB_SCRIPT } from '../grid/index.js';
+import { canonicalJson } from '../model/canonical-json.js';
 import type { EventSink } from '../model/events.js';
 import { asciiSafeJson } from '../report/safe-output.js';
+import type { DesiredState } from '../spec/types.js';
 import { StateDirError } from '../state/fs-errors.js';
 import { Ledger } from '../state/ledger.js';
 import { ListingStore } from '../state/listings.js';
@@ -37,11 +39,13 @@ export function createJobContext(options: ControllerOptions): JobContext {
   const show = options.progress;
   return {
     backendFor(desired) {
-      // One backend object per site: its settings (shell, environment) are per site.
-      let backend = backends.get(desired.site);
+      // One backend object per site and settings: settings (shell, environment, CE) are per site, and a spec edit
+      // that changes them (under `watch`) gets a new object instead of the one made from the old settings.
+      const key = backendKey(desired);
+      let backend = backends.get(key);
       if (!backend) {
         backend = createBackend(desired.backend, { jobsRoot: join(options.stateDir, 'jobs') });
-        backends.set(desired.site, backend);
+        backends.set(key, backend);
       }
       return backend;
     },
@@ -64,6 +68,11 @@ export function createJobContext(options: ControllerOptions): JobContext {
     ...(options.inFlight ? { inFlight: options.inFlight } : {}),
     ...(options.events ? { events: options.events } : {}),
   };
+}
+
+/** The site and its backend settings, as canonical JSON (key order does not matter). */
+export function backendKey(desired: Pick<DesiredState, 'site' | 'backend'>): string {
+  return canonicalJson([desired.site, desired.backend]);
 }
 
 /**

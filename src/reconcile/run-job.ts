@@ -62,6 +62,11 @@ export interface JobContext {
   inFlight?: InFlightJobs;
   /** Repository listings by digest: requests name them, so jobs leave a known listing out of their report. */
   listings?: ListingStore;
+  /**
+   * Once aborted (watch stopping), no job is submitted any more: a job under way, or one re-attached to, is still
+   * followed to its end and recorded.
+   */
+  signal?: AbortSignal;
 }
 
 /** What the proxy check is asked for one site: its VO and job timeout, and its resolved `proxy:` settings. */
@@ -166,6 +171,8 @@ async function submitAndFollow(
   options: SiteJobOptions,
   planId?: string,
 ): Promise<JobResult | undefined> {
+  if (context.signal?.aborted)
+    throw new RetryableError(`${desired.site}: stopping; no ${mode} job submitted`);
   const jobId = newJobId(desired.site, mode);
   // Encoding validates every token: a hostile value stops here, before anything is recorded or submitted.
   const request = encodeRequest({
@@ -400,7 +407,32 @@ async function follow(
     mode: entry.mode,
     description: describeEnd(jobState, report),
   });
+  await cleanUp(context, backend, handle, jobState);
   return { jobId: entry.jobId, jobState, report, observation };
+}
+
+/**
+ * Once the outcome is recorded (ledger, observation, report), the job's leftovers go: its directory in the state
+ * directory or on the login node, an ARC job on the CE. A lost job is left alone: it may still be running somewhere
+ * (the controller stopped waiting), and its directory is what a person looks at. Cleaning is housekeeping: a
+ * failure is a note, never the job's outcome.
+ */
+async function cleanUp(
+  context: JobContext,
+  backend: GridBackend,
+  handle: JobHandle,
+  jobState: JobState,
+): Promise<void> {
+  if (jobState.state === 'lost') return;
+  try {
+    await backend.clean(handle);
+  } catch (error) {
+    announce(context, {
+      type: 'job-note',
+      site: handle.site,
+      message: `could not clean up job ${handle.jobId} (its outcome is recorded): ${error instanceof Error ? error.message : String(error)}`,
+    });
+  }
 }
 
 /**

@@ -675,6 +675,9 @@ function resolveSite(
       minValiditySeconds: durationSeconds(settings.proxy?.minValidity) ?? 0,
       requireVoms: settings.proxy?.requireVoms ?? settings.vo !== undefined,
     },
+    ...(settings.resyncInterval !== undefined
+      ? { resyncSeconds: durationSeconds(settings.resyncInterval) }
+      : {}),
   };
 }
 

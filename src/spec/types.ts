@@ -56,6 +56,8 @@ export interface RawSiteSettings {
   vulnerabilities?: { policy: VulnerabilityPolicy };
   lockStaleAfter?: number | string;
   jobTimeout?: number | string;
+  /** watch: the resync interval of the site. */
+  resyncInterval?: number | string;
   backend?: RawBackend;
   proxy?: RawProxySettings;
 }
@@ -332,4 +334,6 @@ export interface DesiredState {
   ignores?: IgnoreRule[];
   /** What the X.509 proxy check demands. Absent: no role, no margin, VOMS attributes required when vo is set. */
   proxy?: ProxyRequirements;
+  /** watch: probe the site again this long after it converged. Absent: the watch's --resync. */
+  resyncSeconds?: number;
 }

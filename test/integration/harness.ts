@@ -19,6 +19,13 @@ export interface CliRun {
 }
 
 export async function cli(args: string[], answer?: boolean): Promise<CliRun> {
+  const captured = captureIO(answer);
+  const code = await runCli(args, captured.io);
+  return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+/** A CLI's output captured as text, without colours; `answer` for every confirmation asked. */
+export function captureIO(answer?: boolean): { io: CliIO; stdout(): string; stderr(): string } {
   let stdout = '';
   let stderr = '';
   const io: CliIO = {
@@ -32,8 +39,7 @@ export async function cli(args: string[], answer?: boolean): Promise<CliRun> {
     style: plainStyle,
     errStyle: plainStyle,
   };
-  const code = await runCli(args, io);
-  return { code, stdout, stderr };
+  return { io, stdout: () => stdout, stderr: () => stderr };
 }
 
 export class World {

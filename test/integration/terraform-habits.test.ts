@@ -156,7 +156,16 @@ describe('command line', () => {
   });
 
   it('shows --no-color in the help of every command', async () => {
-    for (const command of ['init', 'plan', 'apply', 'show', 'validate', 'import', 'version', 'force-unlock']) {
+    for (const command of [
+      'init',
+      'plan',
+      'apply',
+      'show',
+      'validate',
+      'import',
+      'version',
+      'force-unlock',
+    ]) {
       const run = await cli([command, '--help']);
       expect(run.code, command).toBe(0);
       expect(run.stdout, command).toContain('--no-color');

@@ -41,7 +41,12 @@ class ScriptedBackend implements GridBackend {
   async cancel(): Promise<void> {
     this.cancelled++;
   }
-  async clean(): Promise<void> {}
+  cleaned: string[] = [];
+  cleanError: Error | undefined;
+  async clean(job: JobHandle): Promise<void> {
+    if (this.cleanError) throw this.cleanError;
+    this.cleaned.push(job.jobId);
+  }
 }
 
 let stateDir: string;
@@ -80,6 +85,43 @@ describe('running one site job', () => {
     expect(await new ObservationStore(stateDir).load('site-a')).toMatchObject({ state: 'known' });
   });
 
+  it('cleans the job up once its outcome is recorded', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+    );
+    const result = await runSiteJob(context, desired([]), 'probe');
+    expect(backend.cleaned).toEqual([result.jobId]);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
+  it('only notes a clean-up that fails: the outcome stands', async () => {
+    const messages: string[] = [];
+    const { context, backend } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+      messages,
+    );
+    backend.cleanError = new Error('arcclean: CE unreachable');
+    const result = await runSiteJob(context, desired([]), 'probe');
+    expect(result.observation.state).toBe('known');
+    expect(messages).toContain(
+      `could not clean up job ${result.jobId} (its outcome is recorded): arcclean: CE unreachable`,
+    );
+  });
+
+  it('submits nothing once the context is stopping (watch draining)', async () => {
+    const { context, backend, ledger } = contextWith(
+      (l) => new ScriptedBackend([{ state: 'done', exitCode: 0, raw: 'exit 0' }], l),
+    );
+    const stopping = new AbortController();
+    stopping.abort();
+    context.signal = stopping.signal;
+    await expect(runSiteJob(context, desired([]), 'probe')).rejects.toThrow(
+      'stopping; no probe job submitted',
+    );
+    expect(backend.submitted).toEqual([]);
+    expect(await ledger.active('site-a')).toBeUndefined();
+  });
+
   it('treats a backend that cannot answer as transient and keeps polling', async () => {
     const messages: string[] = [];
     const { context } = contextWith(
@@ -107,6 +149,8 @@ describe('running one site job', () => {
     expect(result.jobState).toMatchObject({ state: 'lost' });
     expect(backend.cancelled).toBe(1);
     expect(await ledger.active('site-a')).toBeUndefined();
+    // A lost job may still run somewhere: its directory is left for a person to look at.
+    expect(backend.cleaned).toEqual([]);
   });
 
   it('refuses a hostile action before anything is recorded or submitted', async () => {

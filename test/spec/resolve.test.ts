@@ -49,6 +49,14 @@ describe('defaults and inheritance', () => {
     ]);
   });
 
+  it('resolves the resync interval of watch per site: the defaults, a site of its own, or none', () => {
+    const { sites } = resolve(
+      lines(H, 'defaults:', '  resyncInterval: 2h', 'sites:', '  a: {}', '  b: { resyncInterval: 30m }'),
+    );
+    expect(sites.map((s) => s.resyncSeconds)).toEqual([7200, 1800]);
+    expect(resolve(lines(H, 'sites:', '  a: {}')).sites[0]?.resyncSeconds).toBeUndefined();
+  });
+
   it('passes the install mode, pkgsrc tree, bootstrap, prune and vulnerability policy through, with defaults', () => {
     const { sites } = resolve(
       lines(

@@ -5,20 +5,19 @@ import { systemClock } from '../../controller/clock.js';
 import { converge, type SiteVerdict } from '../../controller/converge.js';
 import { EventBus } from '../../controller/events.js';
 import { StatusRecorder } from '../../controller/status-recorder.js';
-import type { ControllerEvent } from '../../model/events.js';
 import { createJobContext } from '../../reconcile/controller.js';
 import { specDigest } from '../../reconcile/plan-file.js';
 import { renderConverge } from '../../report/converge-view.js';
-import { describeEvent } from '../../report/progress-view.js';
-import { siteName, siteText } from '../../report/safe-output.js';
 import { loadSpec } from '../../spec/index.js';
-import { ControllerLease } from '../../state/controller-lease.js';
+import type { ControllerLease } from '../../state/controller-lease.js';
 import { SiteStatusStore } from '../../state/site-status.js';
 import { addSiteOptions, type SiteCommandOptions, stateDirFor } from '../common.js';
+import { takeControllerLease } from '../controller-lease.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
 import { inFlightJobs } from '../interrupt.js';
 import type { CliIO } from '../io.js';
+import { progressLine } from '../progress.js';
 import { addSelectionOptions, type SiteSelection, selectSites } from '../site-selection.js';
 
 export interface ConvergeOptions extends SiteCommandOptions, SiteSelection {
@@ -73,7 +72,8 @@ export function registerConvergeCommand(
     .action(async (options: ConvergeOptions) => setExit(await runConverge(options, io)));
 }
 
-function parseAttempts(value: string): number {
+/** --max-attempts of converge and watch. */
+export function parseAttempts(value: string): number {
   const n = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 100)
     throw new InvalidArgumentError('expected a whole number from 1 to 100');
@@ -84,7 +84,11 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
   const spec = await loadSpec(options.file);
   const sites = selectSites(spec.sites, options);
   const events = new EventBus();
-  if (!options.quiet) events.on((event) => showProgress(event, io));
+  if (!options.quiet)
+    events.on((event) => {
+      const line = progressLine(event, io.errStyle);
+      if (line) io.err(line);
+    });
   // Job events reach the log through the context's progress; on the terminal they are shown from the events.
   const stateDir = stateDirFor(options.file, options.stateDir);
   const context = createJobContext({ stateDir, inFlight: inFlightJobs, events: events.emit });
@@ -94,15 +98,8 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
   let lease: ControllerLease | undefined;
   try {
     // One controller per state directory: a second converge (or watch) refuses here, before any job.
-    const lost = new AbortController();
-    lease = await ControllerLease.acquire(stateDir, {
-      command: 'converge',
-      clock: systemClock,
-      onLost: (holder) =>
-        lost.abort(
-          `another controller took over the state directory${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}`,
-        ),
-    });
+    const taken = await takeControllerLease(stateDir, 'converge');
+    lease = taken.lease;
     await status.load(sites.map((site) => site.site));
     events.on(status.listener);
     verdicts = await converge({
@@ -115,7 +112,7 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
       },
       events: events.emit,
       concurrency: options.concurrency,
-      signal: lost.signal,
+      signal: taken.lost,
       ...(options.timeout !== undefined ? { timeoutMs: options.timeout } : {}),
       retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: options.maxAttempts, firstDelayMs: options.retryDelay },
     });
@@ -132,10 +129,4 @@ export function convergeExitCode(verdicts: readonly SiteVerdict[]): ExitCodeValu
   if (verdicts.some((v) => v.verdict === 'failed')) return ExitCode.error;
   if (verdicts.some((v) => v.verdict === 'unknown')) return ExitCode.unknown;
   return ExitCode.ok;
-}
-
-/** One dim line per event on stderr; a first attempt starting says nothing new. */
-function showProgress(event: ControllerEvent, io: CliIO): void {
-  if (event.type === 'site-status' && event.phase === 'progressing' && event.attempt === 1) return;
-  io.err(`${io.errStyle.dim(`${siteName(event.site)}: ${siteText(describeEvent(event))}`)}\n`);
 }

@@ -22,11 +22,12 @@ export function registerStatusCommand(
   addSelectionOptions(
     program
       .command('status')
-      .summary("show each site's sync and health as the last converge recorded them")
+      .summary("show each site's sync and health as the last converge or watch recorded them")
       .description(
-        'Prints, without running any job, what the last `gridpkg converge` recorded for each site of the spec: ' +
+        'Prints, without running any job, what the last `gridpkg converge` or `watch` recorded for each site of the spec: ' +
           'sync (in-sync, drifted, unknown), health (healthy, progressing, degraded: failing and being retried, ' +
-          'stalled: given up until something changes), the age of the last observation, attempts and the last error.',
+          'stalled: given up until something changes, with the reason), the age of the last observation, attempts and ' +
+          'the last error.',
       )
       .option('-f, --file <spec>', 'desired-state spec file', 'desired-state.yaml')
       .option('--state-dir <dir>', 'state directory (default: .gridpkg/ beside the spec)')

@@ -27,7 +27,7 @@ const INCLUDE_TREE =
   "an included file must be in the root spec file's directory or below it (after following symlinks), so that " +
   'a spec cannot make gridpkg read other files of this machine; move the file there, or the root spec up';
 const SITE_KEYS =
-  'allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, ' +
+  'allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, resyncInterval, backend, installMode, ' +
   'pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages, exclude';
 const NAME_RULE =
   'names use letters, digits, ".", "_" and "-", start with a letter or digit, at most 32 characters';
@@ -286,7 +286,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'labels on defaults',
     errors: [
-      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages',
+      'spec.yaml:10:3 unknown key "labels" in defaults | allowed keys: vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, resyncInterval, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages',
     ],
     text: withSites('defaults:', '  labels: [x]'),
   },
@@ -900,7 +900,7 @@ export const CASES: MalformedCase[] = [
   {
     name: 'schema error inside an included file',
     errors: [
-      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages, exclude',
+      'sites/a.yaml:4:5 unknown key "softwrea" in sites.a | allowed keys: labels, vo, softwareArea, prefix, repository, lockStaleAfter, jobTimeout, resyncInterval, backend, installMode, pkgsrcTree, bootstrap, prune, pkgsrc, vulnerabilities, proxy, sets, packages, exclude',
     ],
     text: lines(H, 'include: [sites/a.yaml]'),
     includes: { 'sites/a.yaml': lines(H, 'sites:', '  a:', '    softwrea: /sw') },
