@@ -2,7 +2,7 @@
  * A job's local directory: creating it with its input files, and reading the files a job leaves in it (report,
  * stdout, stderr, exit status), never more than a cap.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { type CappedText, readCapped } from '../state/read-capped.js';
 import type { JobOutput, JobOutputName, JobSubmission } from './backend.js';
@@ -75,7 +75,13 @@ export async function createJobDirectory(
   await mkdir(dirname(dir), { recursive: true });
   await mkdir(dir); // fails if the job exists: a job id is submitted once
   await copyFile(scriptPath, join(dir, 'site-job.sh'));
-  for (const [name, text, mode] of files) await writeFile(join(dir, name), text, { mode: mode ?? 0o644 });
+  // Each file appears whole (written aside, then renamed): another gridpkg that finds the job by its job.json while
+  // it is being submitted must never read half a file and take the job for gone.
+  for (const [name, text, mode] of files) {
+    const path = join(dir, name);
+    await writeFile(`${path}.tmp`, text, { mode: mode ?? 0o644 });
+    await rename(`${path}.tmp`, path);
+  }
 }
 
 /** job.json: which site the job is for, when it was submitted and its timeout (plus backend details). */

@@ -278,10 +278,17 @@ async function reattach(
   for (;;) {
     const entry = await context.ledger.active(desired.site);
     if (!entry) return undefined;
+    // An intent whose owner still runs here is that process's to submit and follow: looking its job up at the
+    // backend could find it half-submitted (directory made, process not yet started), take it for lost and free
+    // the site while the owner goes on to start it. Only a submitted job, or a job of an owner that is gone (or
+    // on another host), is followed from here.
+    const ownerSubmitting = entry.backendId === undefined && ownerAlive(entry) === true;
     const handle: JobHandle | undefined =
       entry.backendId !== undefined
         ? { jobId: entry.jobId, site: entry.site, backendId: entry.backendId }
-        : await backend.find(entry.site, entry.jobId);
+        : ownerSubmitting
+          ? undefined
+          : await backend.find(entry.site, entry.jobId);
     if (handle) {
       announce(context, {
         type: 'job-note',

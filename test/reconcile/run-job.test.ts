@@ -18,7 +18,7 @@ class ScriptedBackend implements GridBackend {
   submitted: JobSubmission[] = [];
   ledgerAtSubmit: unknown;
   constructor(
-    private readonly states: Array<JobState | Error>,
+    readonly states: Array<JobState | Error>,
     private readonly ledger: Ledger,
   ) {}
   async submit(job: JobSubmission): Promise<JobHandle> {
@@ -26,7 +26,7 @@ class ScriptedBackend implements GridBackend {
     this.submitted.push(job);
     return { jobId: job.jobId, site: job.site, backendId: `scripted-${job.jobId}` };
   }
-  async find(): Promise<JobHandle | undefined> {
+  async find(_site: string, _jobId: string): Promise<JobHandle | undefined> {
     return undefined;
   }
   async status(jobs: readonly JobHandle[]): Promise<Map<string, JobState>> {
@@ -241,6 +241,38 @@ describe('a site another live gridpkg is submitting to', () => {
     expect(messages.filter((m) => m.includes('waiting for it'))).toEqual([
       `another gridpkg (pid ${process.pid} on this host) is submitting apply job other-job; waiting for it`,
     ]);
+  });
+
+  // Found by the fault run (npm run chaos): a job whose directory exists but whose process has not started yet
+  // looked lost to a second gridpkg, which freed the site and submitted a job of its own beside it.
+  it('is never looked up at the backend while its owner still submits it, even when the backend would find it', async () => {
+    const messages: string[] = [];
+    const { context, backend, ledger } = contextWith((l) => {
+      const b = new ScriptedBackend([{ state: 'lost', reason: 'not started yet', raw: 'missing' }], l);
+      b.find = async (site: string, jobId: string) => ({ jobId, site, backendId: `scripted-${jobId}` });
+      return b;
+    }, messages);
+    const other = await ledger.recordIntent({
+      jobId: 'other-job',
+      site: 'site-a',
+      mode: 'probe',
+      backend: 'x',
+    });
+    if (!other) throw new Error('setup failed');
+    const ours = runSiteJob(context, desired([]), 'probe');
+    await until(() => messages.some((m) => m.includes('waiting for it')));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(messages.some((m) => m.includes('re-attaching'))).toBe(false);
+    expect((await ledger.active('site-a'))?.jobId).toBe('other-job');
+    expect(backend.submitted).toEqual([]);
+    // The owner submits it, it ends, the owner records it: then the site is ours.
+    await ledger.complete(await ledger.recordSubmitted(other, 'scripted-other-job'), {
+      finishedAt: new Date().toISOString(),
+      jobState: 'done',
+    });
+    backend.states.splice(0, backend.states.length, { state: 'done', exitCode: 0, raw: 'exit 0' });
+    await ours;
+    expect(backend.submitted).toHaveLength(1);
   });
 
   it('is left alone after the wait with a plain message that never advises deleting its entry', async () => {
