@@ -73,6 +73,9 @@ export function wrapperScript(tool: string, site: SimSite, vulnSource: string | 
     `PKGSIM_DBDIR=${shQuote(site.pkgdb)}\n` +
     'export PKGSIM_PREFIX PKGSIM_DBDIR\n' +
     vuln +
+    // The simulator speaks no TLS (fetch.ts ignores https://), so an extra CA bundle is only start-up cost: Node
+    // reads and parses it at every start (~65 ms of CPU per tool call where it names the system bundle).
+    'unset NODE_EXTRA_CA_CERTS\n' +
     `exec ${shQuote(process.execPath)} ${shQuote(BUNDLE_PATH)} ${tool} "$@"\n`
   );
 }
