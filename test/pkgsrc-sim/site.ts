@@ -16,7 +16,7 @@ import { memorySink, Tool } from './output.js';
 import { BUNDLE_PATH } from './paths.js';
 import { DEFAULT_ADD_OPTIONS, Installer } from './pkg_add.js';
 import { PkgDb, type SimConfig } from './pkgdb.js';
-import { createRepository, DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackage } from './repository.js';
+import { createRepository, DEFAULT_PACKAGES, VULNERABILITY_LIST_FILE, writePackages } from './repository.js';
 
 export interface SimSite {
   /** the site's root directory */
@@ -158,7 +158,7 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
   const kit = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-bootstrap-'));
   try {
     const bootstrap = DEFAULT_PACKAGES.filter((p) => p.bootstrap);
-    for (const def of bootstrap) await writePackage(kit, def, prefix);
+    writePackages(kit, bootstrap, prefix);
     install(
       config(kit),
       bootstrap.map((p) => p.pkgname),
