@@ -16,7 +16,6 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { create as tarCreate } from 'tar';
 import { FIXTURE_DIR } from './paths.js';
 import { writeFileAtomic } from './pkgdb.js';
 import { parsePlist } from './plist.js';
@@ -166,11 +165,13 @@ const MTIME = new Date('2017-10-01T00:00:00Z');
  * their paths. Each archive lists exactly its own files, so what an earlier package left in the stage is never in a
  * later one; one stage instead of one per package halves the files made and removed for a repository.
  */
-export function writePackages(
+export async function writePackages(
   allDir: string,
   defs: readonly PackageDefinition[],
   prefix: string = BUILD_PREFIX,
-): string[] {
+): Promise<string[]> {
+  // Loaded here only: the package tools (a node start per call) never write archives.
+  const { create: tarCreate } = await import('tar');
   const stage = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-stage-'));
   const write = (rel: string, content: string, mode: number) => {
     const file = path.join(stage, rel);
@@ -245,7 +246,7 @@ export async function createRepository(
   const prefix = options.prefix ?? BUILD_PREFIX;
   const allDir = path.resolve(dir, 'All');
   mkdirSync(allDir, { recursive: true });
-  writePackages(allDir, packages, prefix);
+  await writePackages(allDir, packages, prefix);
   const summary = summaryOf(allDir, packages, prefix);
   writeFileAtomic(path.join(allDir, 'pkg_summary'), summary);
   writeFileAtomic(path.join(allDir, 'pkg_summary.gz'), gzipSync(summary));

@@ -158,7 +158,7 @@ export async function createSite(options: CreateSiteOptions): Promise<SimSite> {
   const kit = mkdtempSync(path.join(os.tmpdir(), 'pkgsim-bootstrap-'));
   try {
     const bootstrap = DEFAULT_PACKAGES.filter((p) => p.bootstrap);
-    writePackages(kit, bootstrap, prefix);
+    await writePackages(kit, bootstrap, prefix);
     install(
       config(kit),
       bootstrap.map((p) => p.pkgname),
