@@ -51,6 +51,11 @@ export interface GridBackend {
    * backends of different kinds never share a group. Undefined: the backend object alone is its group.
    */
   readonly statusGroup?: string;
+  /**
+   * How often status() is worth asking, in ms: first poll after `first`, then backing off to `max`. Undefined: the
+   * controller's default, made for batch systems and CEs (each status call a command or a request).
+   */
+  readonly pollIntervalMs?: { readonly first: number; readonly max: number };
   submit(job: JobSubmission): Promise<JobHandle>;
   /** Finds a job submitted earlier by its controller-chosen id (re-attaching after a crash), if the backend can. */
   find(site: string, jobId: string): Promise<JobHandle | undefined>;

@@ -32,6 +32,9 @@ export interface LocalBackendOptions {
 
 export class LocalBackend implements GridBackend {
   readonly kind = 'local';
+  // A status call reads a few files in the job directory: cheap enough to ask often, so that a job is seen ending
+  // within a quarter second instead of up to half its run time later (the default backs off to 5 s).
+  readonly pollIntervalMs = { first: 50, max: 250 };
 
   constructor(private readonly options: LocalBackendOptions) {}
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readJsonAsset } from '../assets.js';
+import { lazily } from '../lazy.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { writeFileAtomic } from '../state/atomic.js';
 import { readTextFile } from '../state/read-capped.js';
@@ -18,9 +19,11 @@ export interface SavedPlan extends Plan {
 }
 
 // A saved plan's backends are checked by the spec's own backend schema: every backend type, no second copy of it.
-const validate = new Ajv2020({ allErrors: false, strict: true })
-  .addSchema(readJsonAsset('schemas/desired-state.schema.json') as object)
-  .compile<SavedPlan>(readJsonAsset('schemas/plan.schema.json') as object);
+const planValidator = lazily(() =>
+  new Ajv2020({ allErrors: false, strict: true })
+    .addSchema(readJsonAsset('schemas/desired-state.schema.json') as object)
+    .compile<SavedPlan>(readJsonAsset('schemas/plan.schema.json') as object),
+);
 
 /** Far above any real plan; `apply /dev/zero` or a runaway file stops here instead of filling memory. */
 const MAX_PLAN_FILE_BYTES = 64 * 1024 * 1024;
@@ -75,6 +78,7 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
         'create it again with `gridpkg plan -out FILE`',
     );
   }
+  const validate = planValidator();
   if (!validate(value)) {
     const first = validate.errors?.[0];
     throw new PlanFileError(

@@ -27,7 +27,7 @@ export interface WatchOptions {
    * against the job timeout, which starts when the job is first seen running.
    */
   queueLimitMs?: number;
-  /** First poll after `first` ms, then every ×1.5 up to `max` (default DEFAULT_POLL_INTERVAL_MS). */
+  /** First poll after `first` ms, then every ×1.5 up to `max` (default the backend's, else DEFAULT_POLL_INTERVAL_MS). */
   pollIntervalMs?: PollInterval;
   /** status() threw (CE down, timeout): transient, polling goes on. If this throws, the watch fails with that. */
   onUnavailable(error: unknown): void;
@@ -70,7 +70,7 @@ export class StatusPoller {
 
   /** The job's final state, or `lost` (and the job cancelled) once its timeout plus the grace has passed. */
   watch(backend: GridBackend, handle: JobHandle, options: WatchOptions): Promise<JobState> {
-    const { first, max } = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    const { first, max } = options.pollIntervalMs ?? backend.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     const key: GroupKey = backend.statusGroup ?? backend;
     let group = this.groups.get(key);
     if (!group) {

@@ -1,14 +1,18 @@
 /** Validates a parsed spec against schemas/desired-state.schema.json and maps ajv's findings to file locations. */
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import { readJsonAsset } from '../assets.js';
+import { lazily } from '../lazy.js';
 import { type Diagnostic, specExcerpt, specText } from './diagnostics.js';
 import { closest } from './did-you-mean.js';
 import type { RawSpec } from './types.js';
 import type { YamlPath, YamlSource } from './yaml-source.js';
 
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true });
-const schema = readJsonAsset('schemas/desired-state.schema.json');
-const validate = ajv.compile<RawSpec>(inlineRefs(schema, schema, []) as object);
+const specValidator = lazily(() => {
+  const schema = readJsonAsset('schemas/desired-state.schema.json');
+  return new Ajv2020({ allErrors: true, verbose: true, strict: true }).compile<RawSpec>(
+    inlineRefs(schema, schema, []) as object,
+  );
+});
 
 /**
  * Replaces each local `$ref` (`#/...`, not recursive) by a copy of its target, before compiling. ajv reports an
@@ -39,6 +43,7 @@ function inlineRefs(node: unknown, root: unknown, stack: readonly string[]): unk
 }
 
 export function checkSchema(source: YamlSource): { spec?: RawSpec; diagnostics: Diagnostic[] } {
+  const validate = specValidator();
   if (validate(source.value)) return { spec: source.value, diagnostics: [] };
   const errors = mostSpecific(validate.errors ?? []);
   const diagnostics = errors.map((error) => toDiagnostic(error, source));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { readJsonAsset } from '../assets.js';
 import { MAX_OUTPUT_BYTES } from '../grid/job-files.js';
+import { lazily } from '../lazy.js';
 import type { KnownObservation, Observation } from '../reconcile/observation.js';
 import { asciiSafeJson } from '../report/safe-output.js';
 import { printable } from '../report/untrusted.js';
@@ -15,8 +16,11 @@ import { readTextFile } from './read-capped.js';
 /** Far above any real site (tens of thousands of packages, the repository listing included). */
 export const MAX_OBSERVATION_BYTES = 64 * 1024 * 1024;
 
-const schema = readJsonAsset('schemas/observation.schema.json') as object;
-const validate = new Ajv2020({ allErrors: false, strict: true }).compile<StoredObservation>(schema);
+const observationValidator = lazily(() =>
+  new Ajv2020({ allErrors: false, strict: true }).compile<StoredObservation>(
+    readJsonAsset('schemas/observation.schema.json') as object,
+  ),
+);
 
 /** An observation as its file holds it: a known one may name its listing by digest (kept in the listings store). */
 type StoredObservation = Observation | (Omit<KnownObservation, 'available'> & { available: string });
@@ -85,6 +89,7 @@ export class ObservationStore {
     } catch (error) {
       throw bad(`not JSON (${printable((error as Error).message, 200)})`);
     }
+    const validate = observationValidator();
     if (!validate(value)) {
       const first = validate.errors?.[0];
       throw bad(

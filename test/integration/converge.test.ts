@@ -6,21 +6,29 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { it as base, describe, expect } from 'vitest';
 import { availableShells, World } from './harness.js';
 
-describe.each(availableShells())('converging simulated sites with the job script under %s', (...shell) => {
-  let world: World;
-  beforeEach(async () => {
-    world = await World.create(shell);
-  });
-  afterEach(async () => {
-    await world.dispose();
+// Concurrent: each test has a world of its own (a fixture), and most of a test's time is spent waiting on its jobs'
+// processes; one test after the other left a core idle.
+describe.concurrent.each(
+  availableShells(),
+)('converging simulated sites with the job script under %s', (...shell) => {
+  const it = base.extend<{ world: World }>({
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter
+    world: async ({}, use) => {
+      const world = await World.create(shell);
+      await use(world);
+      await world.dispose();
+    },
   });
 
-  const applyJobs = async () => (await world.finishedJobs()).filter((id) => id.includes('-apply-'));
+  const applyJobs = async (world: World) =>
+    (await world.finishedJobs()).filter((id) => id.includes('-apply-'));
 
-  it('converges an empty site: plan shows the changes, apply makes them with one apply job, plan is then clean', async () => {
+  it('converges an empty site: plan shows the changes, apply makes them with one apply job, plan is then clean', async ({
+    world,
+  }) => {
     await world.addSite('site-a');
     await world.writeSpec({
       'site-a': [
@@ -49,14 +57,14 @@ describe.each(availableShells())('converging simulated sites with the job script
       'root-6.30.02',
       'zlib-1.3.1*',
     ]);
-    expect(await applyJobs()).toHaveLength(1);
+    expect(await applyJobs(world)).toHaveLength(1);
 
     const again = await world.run('plan', '--detailed-exitcode');
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('No changes.');
   }, 180_000); // a safety net only: five pkg_add runs (dependencies are actions of their own) on a loaded machine
 
-  it('upgrades to satisfy a version pattern', async () => {
+  it('upgrades to satisfy a version pattern', async ({ world }) => {
     await world.addSite('site-a', ['gsl-2.7nb1']);
     await world.writeSpec({ 'site-a': '      - { pkgpath: math/gsl, pattern: "gsl>=2.8" }' });
     const apply = await world.run('apply', '--auto-approve');
@@ -65,7 +73,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(await world.installed('site-a')).toEqual(['gsl-2.8']);
   });
 
-  it('downgrades to satisfy a version pattern', async () => {
+  it('downgrades to satisfy a version pattern', async ({ world }) => {
     await world.addSite('site-a', ['gsl-2.8']);
     await world.writeSpec({ 'site-a': '      - { pkgpath: math/gsl, pattern: "gsl-2.7*" }' });
     const apply = await world.run('apply', '--auto-approve');
@@ -74,7 +82,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(await world.installed('site-a')).toEqual(['gsl-2.7nb1']);
   });
 
-  it('removes a package that must be absent and keeps its automatic dependency', async () => {
+  it('removes a package that must be absent and keeps its automatic dependency', async ({ world }) => {
     await world.addSite('site-a', ['hdf5-1.14.3']);
     await world.writeSpec({ 'site-a': '      - { pkgpath: devel/hdf5, state: absent }' });
     const apply = await world.run('apply', '--auto-approve');
@@ -82,7 +90,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(await world.installed('site-a')).toEqual(['zlib-1.3.1*']);
   });
 
-  it('refuses to remove a package that a kept package requires, submitting nothing', async () => {
+  it('refuses to remove a package that a kept package requires, submitting nothing', async ({ world }) => {
     await world.addSite('site-a', ['root-6.30.02']);
     const before = await world.installed('site-a');
     await world.writeSpec({
@@ -94,11 +102,11 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(plan.stdout).toContain('required by root-6.30.02');
     const apply = await world.run('apply', '--auto-approve');
     expect(apply.code).toBe(1);
-    expect(await applyJobs()).toEqual([]);
+    expect(await applyJobs(world)).toEqual([]);
     expect(await world.installed('site-a')).toEqual(before);
   });
 
-  it('removes a dependent before the package it requires when both must go', async () => {
+  it('removes a dependent before the package it requires when both must go', async ({ world }) => {
     await world.addSite('site-a', ['root-6.30.02']);
     await world.writeSpec({
       'site-a': [
@@ -115,7 +123,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(await world.installed('site-a')).toEqual(['fftw-3.3.10*', 'python311-3.11.7*', 'zlib-1.3.1*']);
   });
 
-  it('an apply job that finds the site lock held reports locked and changes nothing', async () => {
+  it('an apply job that finds the site lock held reports locked and changes nothing', async ({ world }) => {
     const site = await world.addSite('site-a');
     await world.writeSpec({ 'site-a': '      - math/gsl' });
     const planFile = join(world.root, 'saved.plan');
@@ -133,7 +141,9 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(existsSync(join(site.swdir, '.gridpkg-lock', 'owner'))).toBe(true);
   });
 
-  it('a saved plan whose site changed since is refused as stale, and apply says to plan again', async () => {
+  it('a saved plan whose site changed since is refused as stale, and apply says to plan again', async ({
+    world,
+  }) => {
     const site = await world.addSite('site-a');
     await world.writeSpec({ 'site-a': '      - math/gsl' });
     const planFile = join(world.root, 'saved.plan');
@@ -147,7 +157,7 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(await world.installed('site-a')).toEqual(['cmake-3.28.1']);
   });
 
-  it('a truncated report leaves the site unknown: exit 3 and no action', async () => {
+  it('a truncated report leaves the site unknown: exit 3 and no action', async ({ world }) => {
     await world.addSite('site-a', ['gsl-2.7nb1']);
     // A job wrapper that loses the end of the report, as a job killed while writing would.
     const wrapper = join(world.root, 'truncating-job.sh');
@@ -178,16 +188,16 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(plan.stdout).toContain('unreadable report');
     const apply = await world.run('apply', '--auto-approve');
     expect(apply.code).toBe(3);
-    expect(await applyJobs()).toEqual([]);
+    expect(await applyJobs(world)).toEqual([]);
     expect(await world.installed('site-a')).toEqual(['gsl-2.7nb1']);
   });
 
-  it.each([
+  it.for([
     ['gsl;touch /tmp/x', '"math/gsl;touch MARKER"'],
     ['$(id)', '"math/$(touch MARKER)"'],
     ['a newline', '"math/gsl\\ntouch MARKER"'],
     ['a hostile pattern', '{ pkgpath: math/gsl, pattern: "gsl>=2;touch MARKER" }'],
-  ])('a spec with %s is rejected before any job runs', async (_label, entry) => {
+  ])('a spec with %s is rejected before any job runs', async ([_label, entry = ''], { world }) => {
     await world.addSite('site-a');
     const marker = join(world.root, 'pwned');
     await world.writeSpec({ 'site-a': `      - ${entry.replace('MARKER', marker)}` });
@@ -199,7 +209,9 @@ describe.each(availableShells())('converging simulated sites with the job script
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a tampered saved plan with a hostile package name is refused before any job runs', async () => {
+  it('a tampered saved plan with a hostile package name is refused before any job runs', async ({
+    world,
+  }) => {
     await world.addSite('site-a');
     await world.writeSpec({ 'site-a': '      - math/gsl' });
     const planFile = join(world.root, 'saved.plan');

@@ -1,8 +1,8 @@
 // Entry point of the pkgsrc simulator, a test and demo double of pkg_install 20170419 (NOT pkgsrc; see README.md).
 //
-//   node build/pkgsrc-sim.mjs pkg_info|pkg_add|pkg_delete|pkg_admin [ARGS...]   (normally via a site's sbin wrapper)
-//   node build/pkgsrc-sim.mjs sim-create-repository DIR
-//   node build/pkgsrc-sim.mjs sim-create-site ROOT --repository ALLDIR [--no-bootstrap] [--install PKG]...
+//   node build/pkgsrc-sim.cjs pkg_info|pkg_add|pkg_delete|pkg_admin [ARGS...]   (normally via a site's sbin wrapper)
+//   node build/pkgsrc-sim.cjs sim-create-repository DIR
+//   node build/pkgsrc-sim.cjs sim-create-site ROOT --repository ALLDIR [--no-bootstrap] [--install PKG]...
 //                             [--no-vulnerability-list] [--vuln-source FILE] [--group-writable]
 import { fetchRemote } from './fetch.js';
 import { ExitError, processSink, runTool, Tool } from './output.js';

@@ -7,7 +7,7 @@
 // (`Can't process URL/NAME*: Forbidden`). File URLs among the arguments are downloaded one by one. A server that
 // cannot be reached offers nothing. https:// and ftp:// stay ignored. Everything is removed when pkg_add exits.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -21,7 +21,9 @@ export const FILE_URL = /^http:\/\/[^?#]*\/[A-Za-z0-9_+][A-Za-z0-9._+-]*\.t[gb]z
 type Answer = { status: 'ok'; body: Buffer } | { status: 'refused'; reason: string } | { status: 'down' };
 
 /** GET url: the body of a 200 answer, the reason phrase of another answer, or down (never throws). */
-function get(url: string): Promise<Answer> {
+async function get(url: string): Promise<Answer> {
+  // Loaded on first use: most tool calls fetch nothing, and each one is a node start of its own.
+  const { default: http } = await import('node:http');
   return new Promise((resolve) => {
     let request: http.ClientRequest;
     try {

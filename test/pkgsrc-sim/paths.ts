@@ -1,10 +1,10 @@
 // Where the pkgsrc simulator (a test and demo double, see README.md) finds its bundle and fixtures. This module is
-// used both from source (test/pkgsrc-sim/*.ts under vitest/tsx) and from the esbuild bundle build/pkgsrc-sim.mjs,
+// used both from source (test/pkgsrc-sim/*.ts under vitest/tsx) and from the esbuild bundle build/pkgsrc-sim.cjs,
 // so every path is derived from import.meta.url, never from the current directory.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BUNDLE_NAME = 'pkgsrc-sim.mjs';
+export const BUNDLE_NAME = 'pkgsrc-sim.cjs';
 
 const here = fileURLToPath(import.meta.url);
 const inBundle = path.basename(here) === BUNDLE_NAME;

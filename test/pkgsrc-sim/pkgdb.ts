@@ -4,7 +4,6 @@
 import {
   chmodSync,
   closeSync,
-  fsyncSync,
   mkdirSync,
   opendirSync,
   openSync,
@@ -264,8 +263,9 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o64
   try {
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     let off = 0;
+    // No fsync: the rename makes the change atomic for every reader; durability across a power cut is not what a
+    // test double is for, and the fsyncs were most of the cost of creating a site.
     while (off < buf.length) off += writeSync(fd, buf, off);
-    fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
     rmSync(tmp, { force: true });

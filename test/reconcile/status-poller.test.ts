@@ -105,6 +105,34 @@ describe('the status poller', () => {
     vi.useRealTimers();
   });
 
+  it("polls at the backend's own interval when the caller names none, else at the caller's", async () => {
+    const cluster = new FakeCluster();
+    const poller = new StatusPoller();
+    const quick = Object.assign(new FakeBackend('quick', cluster), {
+      pollIntervalMs: { first: 50, max: 100 },
+    });
+    const hinted = watch(poller, quick, 'hinted', { pollIntervalMs: undefined });
+    await vi.advanceTimersByTimeAsync(1000);
+    // rounds at 50, 125, then every 100 ms: 225 ... 925
+    expect(cluster.calls).toHaveLength(10);
+    cluster.states.set('hinted', DONE);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(hinted.outcome.state).toEqual(DONE);
+
+    const other = new FakeCluster();
+    const told = watch(
+      poller,
+      Object.assign(new FakeBackend('told', other), { pollIntervalMs: quick.pollIntervalMs }),
+      'told',
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    // the caller's { first: 100, max: 400 }: rounds at 100, 250, 475, 813
+    expect(other.calls).toHaveLength(4);
+    other.states.set('told', DONE);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(told.outcome.state).toEqual(DONE);
+  });
+
   it('asks about all jobs of a group in one status call per round, started at different times', async () => {
     const cluster = new FakeCluster();
     const poller = new StatusPoller();

@@ -293,7 +293,7 @@ describe('repository and site', () => {
     for (const tool of TOOLS) {
       const text = readFileSync(path.join(s.sbin, tool), 'utf8');
       expect(text).toContain(`PKGSIM_PREFIX='${s.prefix}'\n`);
-      expect(text).toMatch(new RegExp(`^exec '[^']+' '[^']+/build/pkgsrc-sim\\.mjs' ${tool} "\\$@"$`, 'm'));
+      expect(text).toMatch(new RegExp(`^exec '[^']+' '[^']+/build/pkgsrc-sim\\.cjs' ${tool} "\\$@"$`, 'm'));
       expect(text).toMatch(/NOT pkgsrc/);
     }
   });

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiteAction, SiteRequest } from '../../src/grid/protocol/types.js';
@@ -619,8 +619,14 @@ describe.concurrent.each(shells)('site-job.sh under $name', ({ name, command: sh
       ['a glob', () => 'action remove math/gsl gsl-*'],
       ['a redirection', (m) => `action install math/gsl gsl-2.8>${m}`],
     ];
+    // Refused before the lock, these jobs never write to the site: they share one (asserting it unchanged), each
+    // with a room of its own for its job directory and scratch space.
+    let shared: Promise<SimSite> | undefined;
+    const hostileSite = (): Promise<SimSite> =>
+      (shared ??= freshSite({ installed: ['gsl-2.7nb1'] }).then(({ site }) => site));
     it.each(hostile)('%s', async (_, line) => {
-      const { site, room } = await freshSite({ installed: ['gsl-2.7nb1'] });
+      const site = await hostileSite();
+      const room = await JobRoom.create(dirname(site.root));
       const marker = join(room.dir, 'pwned');
       const text = [
         'gridpkg-request 1',

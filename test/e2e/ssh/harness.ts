@@ -8,7 +8,7 @@ import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { SshBackendOptions } from '../../../src/grid/ssh.js';
-import { BUNDLE_PATH, FIXTURE_DIR } from '../../pkgsrc-sim/paths.js';
+import { BUNDLE_NAME, BUNDLE_PATH, FIXTURE_DIR } from '../../pkgsrc-sim/paths.js';
 import { createSiteWithRepository, type SiteWithRepository, shQuote, TOOLS } from '../../pkgsrc-sim/site.js';
 import { readEnvFile } from '../support/env-file.js';
 
@@ -104,7 +104,7 @@ export class SshWorld {
     await chmod(root, 0o755);
     // The simulator as the user runs it: the bundle and its fixtures in the same layout as in the repository.
     await mkdir(join(root, 'sim', 'build'), { recursive: true });
-    await cp(BUNDLE_PATH, join(root, 'sim', 'build', 'pkgsrc-sim.mjs'));
+    await cp(BUNDLE_PATH, join(root, 'sim', 'build', BUNDLE_NAME));
     await cp(FIXTURE_DIR, join(root, 'sim', 'test', 'fixtures', 'repository'), { recursive: true });
     return new SshWorld(env, root);
   }
@@ -116,7 +116,7 @@ export class SshWorld {
       repositoryDir: join(this.root, 'packages', name),
       installed,
     });
-    const bundle = join(this.root, 'sim', 'build', 'pkgsrc-sim.mjs');
+    const bundle = join(this.root, 'sim', 'build', BUNDLE_NAME);
     for (const tool of TOOLS) {
       await writeFile(
         join(site.sbin, tool),
