@@ -204,7 +204,10 @@ async function writeReports(
 }
 
 /** The site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
-async function recordedJobs(context: JobContext, site: string): Promise<RecordedJob[]> {
+export async function recordedJobs(
+  context: Pick<JobContext, 'ledger' | 'observations'>,
+  site: string,
+): Promise<RecordedJob[]> {
   const entries = await context.ledger.history(site, HISTORY_ENTRIES);
   return Promise.all(
     entries.map(async (entry): Promise<RecordedJob> => {
