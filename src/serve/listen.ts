@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { TerminalError } from '../model/errors.js';
+import { printable } from '../report/untrusted.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9090';
 
@@ -39,4 +40,23 @@ export function isLoopback(host: string): boolean {
 /** The URL a client uses for the address the server got (the port is known only after listening on port 0). */
 export function urlOf(host: string, port: number): string {
   return `http://${isIP(host) === 6 ? `[${host}]` : host}:${port}/`;
+}
+
+/** What to warn about before serving: a report open to the network, a token others can read. */
+export function exposureWarnings(
+  address: ListenAddress,
+  given: string,
+  token: { readableByOthers: boolean } | undefined,
+  tokenFile: string | undefined,
+): string[] {
+  const warnings: string[] = [];
+  if (token?.readableByOthers)
+    warnings.push(`the token file ${printable(tokenFile ?? '')} can be read by other users (chmod 600 it)`);
+  if (!address.loopback && token === undefined)
+    warnings.push(
+      `listening on ${printable(given)} without --token-file: anyone who can reach this address can read the report ` +
+        '(sites, installed versions, vulnerabilities). Give --token-file FILE, or listen on 127.0.0.1 behind an ' +
+        'authenticating reverse proxy.',
+    );
+  return warnings;
 }

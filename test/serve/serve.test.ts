@@ -3,7 +3,7 @@
  * sites (test/pkgsrc-sim, a test double), then the server built over them answers every endpoint; /metrics is read
  * with a Prometheus text parser. The service runs no job and changes no file.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +136,33 @@ describe('gridpkg serve: the report service', () => {
     });
   });
 
+  it('builds the report once while nothing changes, again when the state directory changes', async () => {
+    const cached = await startReportServer({
+      host: '127.0.0.1',
+      port: 0,
+      version: '9.9.9',
+      source: stateReportSource({ specFile: world.specFile, stateDir: world.stateDir, ttlMs: 3_600_000 }),
+    });
+    try {
+      const builds = async () => {
+        const text = await (await fetch(new URL('metrics', cached.url))).text();
+        const family = parsePrometheusTextFormat(text).find(
+          (f) => f.name === 'gridpkg_report_build_duration_seconds',
+        );
+        return Number(family?.metrics[0]?.count);
+      };
+      await Promise.all([fetch(cached.url), fetch(cached.url), fetch(new URL('report.json', cached.url))]);
+      expect(await builds()).toBe(1);
+      expect(await builds()).toBe(1);
+      const status = join(world.stateDir, 'status');
+      await mkdir(status, { recursive: true });
+      await writeFile(join(status, 'unrelated.txt'), 'x');
+      expect(await builds()).toBe(2);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('answers HEAD with the headers of GET and no body', async () => {
     const get = await fetch(new URL('report.json', server.url));
     const body = await get.arrayBuffer();
@@ -188,11 +215,18 @@ describe('gridpkg serve: the report service', () => {
     const observation = JSON.parse(await readFile(path, 'utf8')) as {
       installed: Array<{ pkgname: string; pkgpath?: string; automatic: boolean }>;
     };
-    observation.installed.push({ pkgname: `${img}-1.0`, pkgpath: `x/"} 1\nevil 1\n${img}`, automatic: false });
+    observation.installed.push({
+      pkgname: `${img}-1.0`,
+      pkgpath: `x/"} 1\nevil 1\n${img}`,
+      automatic: false,
+    });
     await writeFile(path, JSON.stringify(observation));
     const history = join(world.stateDir, 'ledger', 'history');
     const [jobFile] = (await readdir(history)).filter((f) => f.startsWith('good-'));
-    const job = JSON.parse(await readFile(join(history, jobFile as string), 'utf8')) as Record<string, unknown>;
+    const job = JSON.parse(await readFile(join(history, jobFile as string), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     await writeFile(
       join(history, (jobFile as string).replace(/-[0-9a-f]+\.json$/, '-ffff.json')),
       JSON.stringify({ ...job, jobId: 'x', jobState: 'done', reportStatus: 'ok"} 1\nevil_total 1' }),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readJsonAsset } from '../../assets.js';
-import { DEFAULT_LISTEN, parseListenAddress } from '../../serve/listen.js';
+import { DEFAULT_LISTEN, exposureWarnings, parseListenAddress } from '../../serve/listen.js';
 import { type ReportServer, startReportServer } from '../../serve/server.js';
 import { stateReportSource } from '../../serve/state-report.js';
 import { readTokenFile } from '../../serve/token.js';
@@ -77,16 +77,8 @@ export async function runServe(
   const spec = await loadSpec(options.file);
   const chosen = selectSites(spec.sites, options).length;
   const token = options.tokenFile === undefined ? undefined : await readTokenFile(options.tokenFile);
-  if (token?.readableByOthers)
-    io.err(
-      `gridpkg serve: warning: the token file ${options.tokenFile} can be read by other users (chmod 600 it)\n`,
-    );
-  if (!address.loopback && token === undefined)
-    io.err(
-      `gridpkg serve: warning: listening on ${options.listen} without --token-file: anyone who can reach this ` +
-        'address can read the report (sites, installed versions, vulnerabilities). Give --token-file FILE, or ' +
-        'bind 127.0.0.1 behind an authenticating reverse proxy.\n',
-    );
+  for (const warning of exposureWarnings(address, options.listen, token, options.tokenFile))
+    io.err(`gridpkg serve: warning: ${warning}\n`);
   const { version } = readJsonAsset('package.json') as { version: string };
   const server: ReportServer = await startReportServer({
     host: address.host,
