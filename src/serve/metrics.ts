@@ -83,16 +83,18 @@ export function registerReportMetrics(registry: Registry, version: string): Repo
   };
   return {
     update(snapshot) {
+      // A cached snapshot is one build: set (and observed) once.
+      if (lastBuild === snapshot) return;
       resetSites();
       setSiteMetrics(snapshot.report, { siteInfo, drifted, vulnerable, observed, sites });
       jobs.reset();
       for (const { mode, outcome, count } of snapshot.jobs) jobs.inc({ mode, outcome }, count);
       generated.set(Date.parse(snapshot.report.generatedAt) / 1000);
-      // A cached snapshot is one build: observed once.
-      if (lastBuild !== snapshot) buildDuration.observe(snapshot.buildSeconds);
+      buildDuration.observe(snapshot.buildSeconds);
       lastBuild = snapshot;
     },
     buildFailed() {
+      lastBuild = undefined;
       resetSites();
       buildFailures.inc();
     },

@@ -78,6 +78,15 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
     }
   };
 
+  // A snapshot is rendered once per format, however many clients ask for it.
+  const rendered = new WeakMap<ReportSnapshot, { html?: string; json?: string }>();
+  const render = (got: ReportSnapshot, format: 'html' | 'json'): string => {
+    const memo = rendered.get(got) ?? {};
+    rendered.set(got, memo);
+    memo[format] ??= format === 'html' ? renderDriftHtml(got.report) : renderDriftJson(got.report);
+    return memo[format];
+  };
+
   const routes: Record<string, () => Promise<Reply>> = {
     '/': async () => {
       const got = await snapshot();
@@ -85,14 +94,14 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
       return {
         status: 200,
         type: 'text/html; charset=utf-8',
-        body: renderDriftHtml(got.report),
+        body: render(got, 'html'),
         headers: { 'Content-Security-Policy': `${DRIFT_HTML_CSP}; frame-ancestors 'none'` },
       };
     },
     '/report.json': async () => {
       const got = await snapshot();
       if ('status' in got) return got;
-      return { status: 200, type: 'application/json; charset=utf-8', body: renderDriftJson(got.report) };
+      return { status: 200, type: 'application/json; charset=utf-8', body: render(got, 'json') };
     },
     '/metrics': async () => {
       // A failed build leaves the site metrics out and counts the failure: the scrape itself still works.

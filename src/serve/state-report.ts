@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { recordedJobs } from '../cli/commands/drift.js';
 import type { Observation } from '../reconcile/observation.js';
-import { buildPlan } from '../reconcile/plan.js';
+import { buildPlan, type Plan, type SitePlan } from '../reconcile/plan.js';
 import { specDigest } from '../reconcile/plan-file.js';
 import { buildDriftReport, type DriftReport } from '../report/drift/index.js';
 import type { RecordedJob } from '../report/drift/model.js';
@@ -111,7 +111,7 @@ async function buildFromState(
     statuses.set(site.site, await statusStore.load(site.site).catch(() => undefined));
     history.set(site.site, await recordedJobs({ ledger, observations: store }, site.site));
   }
-  const plan = buildPlan(
+  const plan = await planInSlices(
     sites,
     [...observations.values()].map((o) => o.observation),
     { specFile: spec.file, specDigest: specDigest(spec.files) },
@@ -132,6 +132,22 @@ async function buildFromState(
     snapshot: { report, jobs, buildSeconds: (performance.now() - started) / 1000 },
     files: spec.files.map((f) => f.file),
   };
+}
+
+/** Sites planned per slice between which the event loop runs: the service keeps answering during a build. */
+const PLAN_SLICE = 10;
+
+async function planInSlices(
+  sites: readonly DesiredState[],
+  observations: readonly Observation[],
+  meta: { specFile: string; specDigest: string },
+): Promise<Plan> {
+  const planned: SitePlan[] = [];
+  for (let i = 0; i < sites.length; i += PLAN_SLICE) {
+    planned.push(...buildPlan(sites.slice(i, i + PLAN_SLICE), observations, meta).sites);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { ...buildPlan([], [], meta), sites: planned };
 }
 
 /** The recorded observation; a file that cannot be used makes the site unknown, saying why. */
