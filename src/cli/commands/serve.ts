@@ -17,7 +17,7 @@ export interface ServeOptions extends SiteSelection {
   stateDir?: string;
   listen: string;
   tokenFile?: string;
-  maxAge: number;
+  maxAge?: number;
   quiet?: boolean;
 }
 
@@ -54,7 +54,6 @@ export function registerServeCommand(
         '--max-age <duration>',
         `a site whose last observation is older than this shows as unknown (default ${DEFAULT_MAX_AGE})`,
         parseDuration,
-        parseDuration(DEFAULT_MAX_AGE),
       )
       .option('-q, --quiet', 'no start-up line on stderr (warnings are still printed)'),
   )
@@ -89,7 +88,7 @@ export async function runServe(
       specFile: options.file,
       stateDir: stateDirFor(options.file, options.stateDir),
       selectSites: (sites) => selectSites(sites, options),
-      maxAgeMs: options.maxAge,
+      maxAgeMs: options.maxAge ?? parseDuration(DEFAULT_MAX_AGE),
     }),
     onBuildError: (message) => io.err(`gridpkg serve: the report cannot be built: ${message}\n`),
   });
