@@ -9,6 +9,20 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 
 import type { DriftReport } from '../report/drift/index.js';
 import type { ReportSnapshot } from './state-report.js';
 
+/** The metrics this module registers (by name), so that a second registration replaces the first. */
+const REPORT_METRICS = [
+  'gridpkg_build_info',
+  'gridpkg_site_info',
+  'gridpkg_site_drifted_packages',
+  'gridpkg_site_vulnerable_packages',
+  'gridpkg_site_last_observation_timestamp_seconds',
+  'gridpkg_sites',
+  'gridpkg_jobs_total',
+  'gridpkg_report_generated_timestamp_seconds',
+  'gridpkg_report_build_duration_seconds',
+  'gridpkg_report_build_failures_total',
+];
+
 export interface ReportMetrics {
   /** Sets every report metric from this snapshot (drops sites no longer in it). */
   update(snapshot: ReportSnapshot): void;
@@ -18,7 +32,11 @@ export interface ReportMetrics {
 
 export function registerReportMetrics(registry: Registry, version: string): ReportMetrics {
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
+  // A caller's registry may hold the process metrics already, or this server's from an earlier start (watch
+  // restarting its server): registered once, replaced rather than refused as duplicates.
+  if (registry.getSingleMetric('process_cpu_seconds_total') === undefined)
+    collectDefaultMetrics({ register: registry });
+  for (const name of REPORT_METRICS) registry.removeSingleMetric(name);
   new Gauge({
     name: 'gridpkg_build_info',
     help: 'The gridpkg version serving these metrics; always 1.',

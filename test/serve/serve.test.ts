@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
+import { Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_HTML_CSP } from '../../src/report/drift/html.js';
 import { type ReportServer, startReportServer } from '../../src/serve/server.js';
@@ -259,5 +260,37 @@ describe('gridpkg serve: the report service', () => {
       await writeFile(world.specFile, spec);
     }
     expect((await fetch(server.url)).status).toBe(200);
+  });
+});
+
+describe('startReportServer for a long-running caller (watch)', () => {
+  it("serves the caller's own metrics beside the report's, on IPv6 loopback too, and can be started again", async () => {
+    const registry = new Registry();
+    const reconciles = new Histogram({
+      name: 'gridpkg_reconcile_duration_seconds',
+      help: 'test',
+      registers: [registry],
+    });
+    reconciles.observe(2);
+    const source = {
+      snapshot: async () => {
+        throw new Error('no report yet');
+      },
+    };
+    for (const host of ['::1', '127.0.0.1']) {
+      const server = await startReportServer({ host, port: 0, version: 'x', source, registry });
+      try {
+        if (host === '::1') expect(server.url).toMatch(/^http:\/\/\[::1\]:\d+\/$/);
+        const text = await (await fetch(new URL('metrics', server.url))).text();
+        const names = parsePrometheusTextFormat(text).map((f) => f.name);
+        expect(names).toEqual(
+          expect.arrayContaining(['gridpkg_reconcile_duration_seconds', 'gridpkg_build_info']),
+        );
+        expect(samples(text, 'gridpkg_report_build_failures_total')).toEqual([{ labels: {}, value: 1 }]);
+        expect((await fetch(server.url)).status).toBe(503);
+      } finally {
+        await server.close();
+      }
+    }
   });
 });
