@@ -60,3 +60,8 @@ export function exposureWarnings(
     );
   return warnings;
 }
+
+/** The names a browser on this machine uses for a loopback service: localhost, 127.x.y.z, ::1. */
+export function loopbackHostAllowed(name: string): boolean {
+  return name === 'localhost' || isLoopback(name);
+}

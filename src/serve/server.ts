@@ -24,6 +24,12 @@ export interface ReportServerOptions {
   version: string;
   /** When set, every endpoint but /healthz needs it as a bearer token. */
   token?: string;
+  /**
+   * Whether a request's Host header (its name, lower case, no port) is one this service answers; default: any.
+   * A loopback service without a token answers only loopback names, so that a web page cannot read it through a
+   * name its author points at 127.0.0.1 (DNS rebinding): the browser sends that name as Host.
+   */
+  allowHost?: (name: string) => boolean;
   /** A registry the caller already filled with its own metrics (watch); default: a new one. */
   registry?: Registry;
   /** A failed report build, said once per distinct message (the log of the command). */
@@ -114,6 +120,11 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
   const answer = async (request: IncomingMessage): Promise<Reply> => {
     const path = pathOf(request.url);
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (options.allowHost && !options.allowHost(hostName(request.headers.host)))
+      return text(
+        421,
+        'gridpkg: this service answers only requests addressed to its own host name (see --allow-host)\n',
+      );
     if (path !== '/healthz' && options.token !== undefined) {
       if (!bearerMatches(request.headers.authorization, options.token))
         return text(401, 'gridpkg: this service needs a bearer token (Authorization: Bearer TOKEN)\n', {
@@ -154,6 +165,14 @@ export async function startReportServer(options: ReportServerOptions): Promise<R
         server.closeAllConnections();
       }),
   };
+}
+
+/** The host name of a Host header, lower case, without the port (`[::1]:9090` is `::1`). */
+export function hostName(header: string | undefined): string {
+  const value = (header ?? '').trim().toLowerCase();
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(value);
+  if (bracketed) return bracketed[1] ?? '';
+  return value.replace(/:\d*$/, '');
 }
 
 /** The request's path as sent, without its query: matched exactly, never normalised into another route. */

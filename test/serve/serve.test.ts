@@ -4,12 +4,14 @@
  * with a Prometheus text parser. The service runs no job and changes no file.
  */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 import { Histogram, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRIFT_HTML_CSP } from '../../src/report/drift/html.js';
-import { type ReportServer, startReportServer } from '../../src/serve/server.js';
+import { loopbackHostAllowed } from '../../src/serve/listen.js';
+import { hostName, type ReportServer, startReportServer } from '../../src/serve/server.js';
 import { stateReportSource } from '../../src/serve/state-report.js';
 import { World } from '../integration/harness.js';
 import { expectValidDriftReport } from '../report/drift/schema.js';
@@ -291,6 +293,46 @@ describe('startReportServer for a long-running caller (watch)', () => {
       } finally {
         await server.close();
       }
+    }
+  });
+});
+
+describe('Host names (DNS rebinding)', () => {
+  /** A GET with a Host header of our choosing (fetch does not let a caller set it). */
+  function getWithHost(url: string, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = httpGet(url, { headers: { host } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on('error', reject);
+    });
+  }
+
+  it('reads the host name of a Host header', () => {
+    expect(hostName('LocalHost:9090')).toBe('localhost');
+    expect(hostName('[::1]:9090')).toBe('::1');
+    expect(hostName('127.0.0.1')).toBe('127.0.0.1');
+    expect(hostName(undefined)).toBe('');
+    expect(hostName('evil.example:80')).toBe('evil.example');
+  });
+
+  it('answers only the names it allows, with 421 for any other', async () => {
+    const server = await startReportServer({
+      host: '127.0.0.1',
+      port: 0,
+      version: 'x',
+      source: { snapshot: () => Promise.reject(new Error('none')) },
+      allowHost: (name) => loopbackHostAllowed(name) || name === 'gridpkg.example.org',
+    });
+    try {
+      const healthz = new URL('healthz', server.url).href;
+      for (const host of ['127.0.0.1:1234', 'localhost', '[::1]:9090', 'GRIDPKG.example.org'])
+        expect(await getWithHost(healthz, host), host).toBe(200);
+      for (const host of ['evil.example', 'evil.example:9090', '127.0.0.1.evil.example', '[::2]'])
+        expect(await getWithHost(new URL('metrics', server.url).href, host), host).toBe(421);
+    } finally {
+      await server.close();
     }
   });
 });

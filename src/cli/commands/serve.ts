@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { readJsonAsset } from '../../assets.js';
-import { DEFAULT_LISTEN, exposureWarnings, parseListenAddress } from '../../serve/listen.js';
+import {
+  DEFAULT_LISTEN,
+  exposureWarnings,
+  loopbackHostAllowed,
+  parseListenAddress,
+} from '../../serve/listen.js';
 import { type ReportServer, startReportServer } from '../../serve/server.js';
 import { stateReportSource } from '../../serve/state-report.js';
 import { readTokenFile } from '../../serve/token.js';
@@ -17,6 +22,7 @@ export interface ServeOptions extends SiteSelection {
   stateDir?: string;
   listen: string;
   tokenFile?: string;
+  allowHost?: string[];
   maxAge?: number;
   quiet?: boolean;
 }
@@ -49,6 +55,12 @@ export function registerServeCommand(
       .option(
         '--token-file <file>',
         'require this bearer token (the first line of the file) on every endpoint but /healthz',
+      )
+      .option(
+        '--allow-host <name>',
+        "also answer requests for this host name (a reverse proxy that passes the client's Host header); " +
+          'without a token, a loopback service answers only localhost, 127.x.y.z and ::1 (repeatable)',
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value.toLowerCase()],
       )
       .option(
         '--max-age <duration>',
@@ -84,6 +96,10 @@ export async function runServe(
     port: address.port,
     version,
     ...(token ? { token: token.token } : {}),
+    // Without a token, only the names of this machine: a web page cannot read a loopback service by DNS rebinding.
+    ...(token === undefined && address.loopback
+      ? { allowHost: (name: string) => loopbackHostAllowed(name) || (options.allowHost ?? []).includes(name) }
+      : {}),
     source: stateReportSource({
       specFile: options.file,
       stateDir: stateDirFor(options.file, options.stateDir),
