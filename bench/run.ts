@@ -5,6 +5,7 @@
 import { runListingBench } from './listing-once.bench.js';
 import { runPkgsrcBench } from './pkgsrc.bench.js';
 import { runProbeBench } from './probe.bench.js';
+import { runServeBench, SERVE_BENCH_SIZE } from './serve.bench.js';
 import { runSizesBench } from './sizes.bench.js';
 import { runSpecBench } from './spec.bench.js';
 
@@ -29,5 +30,16 @@ console.log(
 for (const { name, reportBytes, seconds } of await runListingBench()) {
   console.log(
     `${name.padEnd(52)}  report ${Math.round(reportBytes / 1024).toLocaleString('en-US')} KB  ${seconds.toFixed(2)} s`,
+  );
+}
+
+const served = await runServeBench();
+console.log(
+  `\nThe report service under load (loopback, 50 concurrent clients; its own process; state of ${SERVE_BENCH_SIZE}, one report build ${(served.buildMs / 1000).toFixed(1)} s):`,
+);
+for (const f of served.cases) {
+  const builds = f.builds === undefined ? '' : `  ${f.builds} report build(s) finished meanwhile`;
+  console.log(
+    `${f.name.padEnd(56)}  ${Math.round(f.requestsPerSecond).toLocaleString('en-US').padStart(7)} req/s  p99 ${Math.round(f.p99Ms)} ms  max ${Math.round(f.maxMs)} ms  ${f.failed} failed${builds}`,
   );
 }

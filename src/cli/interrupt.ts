@@ -12,6 +12,9 @@ import { ExitCode } from './exit-codes.js';
 /** The jobs of this process's runs (jobContextFor shares it with every job context). */
 export const inFlightJobs = new InFlightJobs();
 
+/** Run (synchronously) on the first signal before the process exits: `serve` stops listening there. */
+export const interruptCleanups = new Set<() => void>();
+
 /** What an interrupted run prints on stderr. */
 export function interruptMessage(jobs: InFlightJobs, signal: NodeJS.Signals): string {
   const what = signal === 'SIGINT' ? 'Interrupted' : `Stopped by ${signal}`;
@@ -61,6 +64,7 @@ export function installInterruptHandlers(
       process.exit(exitCodeForSignal(signal));
     }
     interrupted = true;
+    for (const cleanup of interruptCleanups) cleanup();
     if (stopHandler) {
       stopHandler(signal);
       return;

@@ -12,6 +12,7 @@ import { registerImportCommand } from './commands/import.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPkgCommand } from './commands/pkg.js';
 import { registerPlanCommand } from './commands/plan.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerShowCommand } from './commands/show.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerValidateCommand } from './commands/validate.js';
@@ -66,6 +67,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<ExitCo
   registerWatchCommand(program, io, setExit);
   registerStatusCommand(program, io, setExit);
   registerForceUnlockCommand(program, io, setExit);
+  registerServeCommand(program, io, setExit);
   registerShowCommand(program, io, setExit);
   registerPkgCommand(program, setExit);
   registerVersionCommand(program, io, version);

@@ -208,8 +208,8 @@ async function writeReports(
 }
 
 /** Each site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
-async function recordedJobs(
-  context: JobContext,
+export async function recordedJobs(
+  context: Pick<JobContext, 'ledger' | 'observations'>,
   sites: readonly string[],
 ): Promise<Map<string, RecordedJob[]>> {
   const histories = await context.ledger.histories(sites, HISTORY_ENTRIES);

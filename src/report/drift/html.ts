@@ -56,9 +56,11 @@ th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-al
 .vulnerable { font-weight: bold; color: #b00; }
 `;
 
+/** The page's Content-Security-Policy (also sent as a header by `gridpkg serve`): its own script only, by hash. */
+export const DRIFT_HTML_CSP = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${createHash('sha256').update(SCRIPT).digest('base64')}'; img-src data:; base-uri 'none'; form-action 'none'`;
+
 export function renderDriftHtml(report: DriftReport): string {
-  const hash = createHash('sha256').update(SCRIPT).digest('base64');
-  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; img-src data:; base-uri 'none'; form-action 'none'`;
+  const csp = DRIFT_HTML_CSP;
   const s = report.summary;
   return [
     '<!DOCTYPE html>',
