@@ -181,10 +181,7 @@ async function observe(input: StepInput, ctx: StepContext): Promise<Observed | N
 /** The site's recorded observation when it is known and younger than --max-age; a file that cannot be used is not. */
 async function recorded(site: string, ctx: StepContext): Promise<KnownObservation | undefined> {
   if (ctx.maxObservationAgeMs === undefined) return undefined;
-  const observation = await ctx.jobs.observations.load(site).catch(() => undefined);
-  if (observation?.state !== 'known') return undefined;
-  const age = ctx.clock.now() - Date.parse(observation.observedAt);
-  return age >= 0 && age <= ctx.maxObservationAgeMs ? observation : undefined;
+  return ctx.jobs.observations.loadRecent(site, ctx.maxObservationAgeMs, ctx.clock.now());
 }
 
 /** In sync; but a site whose spec makes vulnerable packages an error (policy fail) has not converged. */

@@ -7,7 +7,6 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { recordedJobs } from '../cli/commands/drift.js';
 import type { Observation } from '../reconcile/observation.js';
 import { buildPlan, type Plan, type SitePlan } from '../reconcile/plan.js';
 import { specDigest } from '../reconcile/plan-file.js';
@@ -15,6 +14,7 @@ import { buildDriftReport, type DriftReport } from '../report/drift/index.js';
 import type { RecordedJob } from '../report/drift/model.js';
 import { loadSpec } from '../spec/index.js';
 import type { DesiredState } from '../spec/types.js';
+import { recordedJobs } from '../state/job-history.js';
 import { Ledger } from '../state/ledger.js';
 import { ObservationStore } from '../state/observations.js';
 import { type SiteStatus, SiteStatusStore } from '../state/site-status.js';

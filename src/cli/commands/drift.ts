@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import pLimit from 'p-limit';
-import { parseReport } from '../../grid/protocol/index.js';
 import { TerminalError } from '../../model/errors.js';
 import { observeSite } from '../../reconcile/engine.js';
 import type { Observation } from '../../reconcile/observation.js';
@@ -16,12 +15,12 @@ import {
   driftVerdict,
   renderDrift,
 } from '../../report/drift/index.js';
-import type { RecordedJob } from '../../report/drift/model.js';
 import { plainStyle } from '../../report/style.js';
 import { printable } from '../../report/untrusted.js';
 import { loadSpec } from '../../spec/index.js';
 import type { DesiredState } from '../../spec/types.js';
 import { writeFileAtomic } from '../../state/atomic.js';
+import { recordedJobs } from '../../state/job-history.js';
 import { type SiteStatus, SiteStatusStore } from '../../state/site-status.js';
 import { checkWritableFile } from '../../state/writable.js';
 import { addSiteOptions, jobContextFor, type SiteCommandOptions, stateDirFor } from '../common.js';
@@ -36,9 +35,6 @@ export interface DriftOptions extends SiteCommandOptions, SiteSelection {
   output?: string[];
   verbose?: boolean;
 }
-
-/** Finished jobs per site shown in the report's history. */
-const HISTORY_ENTRIES = 10;
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
@@ -205,25 +201,6 @@ async function writeReports(
       io.err(`Wrote the ${target.format} drift report to ${printable(target.file)}\n`);
     }
   }
-}
-
-/** Each site's last jobs from the ledger; apply jobs with the actions their saved report lists. */
-export async function recordedJobs(
-  context: Pick<JobContext, 'ledger' | 'observations'>,
-  sites: readonly string[],
-): Promise<Map<string, RecordedJob[]>> {
-  const histories = await context.ledger.histories(sites, HISTORY_ENTRIES);
-  const result = new Map<string, RecordedJob[]>();
-  for (const [site, entries] of histories) {
-    const jobs: RecordedJob[] = [];
-    for (const entry of entries) {
-      const text = entry.mode === 'apply' ? await context.observations.loadReport(entry.jobId) : undefined;
-      const parsed = text === undefined ? undefined : parseReport(text);
-      jobs.push(parsed?.ok ? { ...entry, actions: parsed.report.actions } : entry);
-    }
-    result.set(site, jobs);
-  }
-  return result;
 }
 
 /** 3 when a site is unknown (whatever else: an unknown site may hide drift), 2 on drift, else 0. */
