@@ -186,3 +186,38 @@ describe('gridpkg watch on simulated sites', () => {
     expect(await watch.done).toBe(0);
   }, 300_000);
 });
+
+describe('gridpkg watch --listen', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await World.create(shell);
+  });
+  afterEach(async () => {
+    await world.dispose();
+  });
+
+  it('serves the report and metrics while it watches, with its own reconcile durations and job counts', async () => {
+    await world.addSite('site-a');
+    await world.writeSpec({ 'site-a': '      - math/gsl' });
+    const watch = startWatch(world, { listen: '127.0.0.1:0' });
+    let url = '';
+    await vi.waitFor(() => {
+      url = /serving the drift report and metrics at (http:\S+)/.exec(watch.out())?.[1] ?? '';
+      expect(url).not.toBe('');
+    }, WAIT);
+    await vi.waitFor(async () => expect(await world.installed('site-a')).toEqual(['gsl-2.8']), WAIT);
+    await vi.waitFor(async () => {
+      const metrics = await (await fetch(new URL('/metrics', url))).text();
+      expect(metrics).toMatch(/^gridpkg_reconcile_duration_seconds_count\{phase="converged"\} 1$/m);
+      expect(metrics).toMatch(/^gridpkg_watch_jobs_submitted_total\{mode="probe"\} 1$/m);
+      expect(metrics).toMatch(/^gridpkg_watch_jobs_submitted_total\{mode="apply"\} 1$/m);
+      expect(metrics).toMatch(/^gridpkg_site_info\{site="site-a",sync="in-sync",health="healthy"\} 1$/m);
+    }, WAIT);
+    const report = (await (await fetch(new URL('/report.json', url))).json()) as { sites: Array<{ sync: string }> };
+    expect(report.sites.map((s) => s.sync)).toEqual(['in-sync']);
+    watch.stop();
+    expect(await watch.done).toBe(0);
+    // Closed with the watch.
+    await expect(fetch(new URL('/healthz', url))).rejects.toThrow();
+  });
+});

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Registry } from 'prom-client';
 import { readJsonAsset } from '../../assets.js';
 import {
   DEFAULT_LISTEN,
@@ -17,13 +18,7 @@ import { interruptCleanups } from '../interrupt.js';
 import type { CliIO } from '../io.js';
 import { addSelectionOptions, type SiteSelection, selectSites } from '../site-selection.js';
 
-export interface ServeOptions extends SiteSelection {
-  file: string;
-  stateDir?: string;
-  listen: string;
-  tokenFile?: string;
-  allowHost?: string[];
-  maxAge?: number;
+export interface ServeOptions extends ListenOptions {
   quiet?: boolean;
 }
 
@@ -77,24 +72,36 @@ export function registerServeCommand(
     .action(async (options: ServeOptions) => setExit(await runServe(options, io)));
 }
 
-/** Serves until `until` settles (tests) or a signal ends the process (the interrupt handlers close it first). */
-export async function runServe(
-  options: ServeOptions,
+/** The listening options `serve` and `watch --listen` share. */
+export interface ListenOptions extends SiteSelection {
+  file: string;
+  stateDir?: string;
+  listen: string;
+  tokenFile?: string;
+  allowHost?: string[];
+  maxAge?: number;
+}
+
+/**
+ * Starts the report service over the state directory (serve, watch --listen): warns about an exposed address,
+ * reads the token, and answers only this machine's host names on loopback without a token.
+ */
+export async function startStateReportService(
+  options: ListenOptions,
   io: CliIO,
-  until: Promise<unknown> = new Promise(() => {}),
-): Promise<ExitCodeValue> {
+  command: string,
+  registry?: Registry,
+): Promise<{ server: ReportServer; tokenRequired: boolean }> {
   const address = parseListenAddress(options.listen);
-  // A spec that does not load, or a selection that names no site, is an error now rather than a 503 later.
-  const spec = await loadSpec(options.file);
-  const chosen = selectSites(spec.sites, options).length;
   const token = options.tokenFile === undefined ? undefined : await readTokenFile(options.tokenFile);
   for (const warning of exposureWarnings(address, options.listen, token, options.tokenFile))
-    io.err(`gridpkg serve: warning: ${warning}\n`);
+    io.err(`gridpkg ${command}: warning: ${warning}\n`);
   const { version } = readJsonAsset('package.json') as { version: string };
-  const server: ReportServer = await startReportServer({
+  const server = await startReportServer({
     host: address.host,
     port: address.port,
     version,
+    ...(registry ? { registry } : {}),
     ...(token ? { token: token.token } : {}),
     // Without a token, only the names of this machine: a web page cannot read a loopback service by DNS rebinding.
     ...(token === undefined && address.loopback
@@ -106,14 +113,28 @@ export async function runServe(
       selectSites: (sites) => selectSites(sites, options),
       maxAgeMs: options.maxAge ?? parseDuration(DEFAULT_MAX_AGE),
     }),
-    onBuildError: (message) => io.err(`gridpkg serve: the report cannot be built: ${message}\n`),
+    onBuildError: (message) => io.err(`gridpkg ${command}: the report cannot be built: ${message}\n`),
   });
+  return { server, tokenRequired: token !== undefined };
+}
+
+/** Serves until `until` settles (tests) or a signal ends the process (the interrupt handlers close it first). */
+export async function runServe(
+  options: ServeOptions,
+  io: CliIO,
+  until: Promise<unknown> = new Promise(() => {}),
+): Promise<ExitCodeValue> {
+  parseListenAddress(options.listen);
+  // A spec that does not load, or a selection that names no site, is an error now rather than a 503 later.
+  const spec = await loadSpec(options.file);
+  const chosen = selectSites(spec.sites, options).length;
+  const { server, tokenRequired } = await startStateReportService(options, io, 'serve');
   const stop = () => void server.close();
   interruptCleanups.add(stop);
   if (!options.quiet)
     io.err(
       `Serving the drift report of ${chosen} site(s) at ${server.url} (/, /report.json, /metrics, /healthz)` +
-        `${token ? ', bearer token required' : ''}. Read-only; Ctrl-C stops.\n`,
+        `${tokenRequired ? ', bearer token required' : ''}. Read-only; Ctrl-C stops.\n`,
     );
   try {
     await until;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { Registry } from 'prom-client';
 import { DEFAULT_RETRY_POLICY } from '../../controller/backoff.js';
 import { type Clock, systemClock } from '../../controller/clock.js';
 import { EventBus } from '../../controller/events.js';
@@ -10,6 +11,7 @@ import { createJobContext } from '../../reconcile/controller.js';
 import { specDigest } from '../../reconcile/plan-file.js';
 import { printableLines } from '../../report/safe-output.js';
 import { printable } from '../../report/untrusted.js';
+import { watchMetrics } from '../../serve/watch-metrics.js';
 import { type LoadedSpec, loadSpec, SpecError } from '../../spec/index.js';
 import { SiteStatusStore } from '../../state/site-status.js';
 import { addSiteOptions, applyLockTimeout, type SiteCommandOptions, stateDirFor } from '../common.js';
@@ -23,6 +25,7 @@ import { eventJson, progressLine, recordJson } from '../progress.js';
 import { addSelectionOptions, type SiteSelection, selectSites } from '../site-selection.js';
 import { SpecFilesWatcher } from '../spec-files-watcher.js';
 import { parseAttempts } from './converge.js';
+import { startStateReportService } from './serve.js';
 
 export interface WatchCommandOptions extends SiteCommandOptions, SiteSelection {
   resync: number;
@@ -33,6 +36,10 @@ export interface WatchCommandOptions extends SiteCommandOptions, SiteSelection {
   drainTimeout: number;
   debounce: number;
   logFormat: 'text' | 'json';
+  /** Serve the report and metrics as `gridpkg serve` does, with this watch's own metrics. */
+  listen?: string;
+  tokenFile?: string;
+  allowHost?: string[];
 }
 
 /** What tests (and the gridpkg command) give runWatch besides the options. */
@@ -106,13 +113,25 @@ export function registerWatchCommand(
         .choices(['text', 'json'])
         .default('text'),
     )
+    .option(
+      '--listen <address>',
+      'also serve the drift report and metrics over HTTP as `gridpkg serve` does (HOST:PORT; plus reconcile ' +
+        'durations and job counts of this watch)',
+    )
+    .option('--token-file <file>', 'with --listen: require this bearer token (see gridpkg serve)')
+    .option(
+      '--allow-host <name>',
+      'with --listen: also answer requests for this host name (see gridpkg serve; repeatable)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value.toLowerCase()],
+    )
     .addHelpText(
       'after',
       '\nSignals:\n  SIGINT, SIGTERM  stop: no new job; wait --drain-timeout for jobs in flight; exit 130 (SIGINT) or 0\n' +
         '                   (SIGTERM); a second signal exits at once. Jobs still running are re-attached to next time.\n' +
         '  SIGHUP           give every stalled site another series of attempts\n' +
         '\nExamples:\n  gridpkg watch\n  gridpkg watch --observe-only --resync 1h --log-format json\n' +
-        '  gridpkg watch --where "physics and not legacy" --max-attempts 10',
+        '  gridpkg watch --where "physics and not legacy" --max-attempts 10\n' +
+        '  gridpkg watch --listen 127.0.0.1:9090',
     )
     .action(async (options: WatchCommandOptions) => setExit(await runWatch(options, io)));
 }
@@ -163,6 +182,19 @@ export async function runWatch(
     cleanups.push(() => lease.release());
     await status.load(current.sites.map((site) => site.site));
     events.on(status.listener);
+    if (options.listen !== undefined) {
+      // The report service of `gridpkg serve`, plus what only this watch knows (reconcile durations, jobs).
+      const registry = new Registry();
+      events.on(watchMetrics(registry, () => clock.now()));
+      const { server } = await startStateReportService(
+        { ...options, listen: options.listen },
+        io,
+        'watch',
+        registry,
+      );
+      cleanups.push(() => server.close());
+      say({ type: 'serving', url: server.url }, `serving the drift report and metrics at ${server.url}`);
+    }
 
     const loop = new WatchLoop({
       step: { jobs: context, clock },
