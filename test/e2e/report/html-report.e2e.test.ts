@@ -6,16 +6,22 @@
  *
  * Without chromium the suite skips loudly; with CI=true it fails (.ci/run installs chromium).
  */
+
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { World } from '../../integration/harness.js';
+import { cli, World } from '../../integration/harness.js';
+
+const execFileAsync = promisify(execFile);
 
 const CHROMIUM = process.env.GRIDPKG_CHROMIUM ?? '/usr/bin/chromium';
-const ARTIFACTS = resolve(import.meta.dirname, '..', '..', '..', 'test-artifacts');
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 function chromiumOrSkip(): string | undefined {
   if (existsSync(CHROMIUM)) return CHROMIUM;
@@ -124,5 +130,40 @@ describe.skipIf(!executable)('the HTML drift report in chromium', () => {
 
     await mkdir(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'drift-report.png'), fullPage: true });
+  });
+
+  it("renders the demo's report, kept as a screenshot", async () => {
+    // `npm run demo` into a directory of its own, then drift over what it recorded (no job).
+    const demo = join(world.root, 'demo');
+    await execFileAsync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(ROOT, 'scripts', 'demo.ts'), demo],
+      {
+        cwd: ROOT,
+        env: { ...process.env, NO_COLOR: '1' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const html = join(demo, 'report.html');
+    const drift = await cli([
+      'drift',
+      '-f',
+      join(demo, 'desired-state.yaml'),
+      '--max-age',
+      '1d',
+      '--format',
+      'html',
+      '--output',
+      html,
+    ]);
+    expect(drift.stderr).toBe('');
+    expect(drift.code).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(pathToFileURL(html).href);
+    const headers = await page.locator('#matrix thead th').allTextContents();
+    expect(headers.slice(1).sort()).toEqual(['NIKHEF-ELPROD', 'RUG-CIT', 'SARA-MATRIX'].sort());
+    await expect(page.locator('#summary').textContent()).resolves.toMatch(/In sync/);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'demo-drift-report.png'), fullPage: true });
   });
 });
