@@ -1,16 +1,16 @@
 /**
  * `watch`: keeps every site of the spec converged until stopped. Every site is reconciled when it first appears;
  * a new spec (the CLI reloads it when a file changes) reconciles only the sites whose resolved desired state
- * changed (a digest of it, see desired-digest.ts); a converged site is probed again after the resync interval, with
+ * changed (a digest of it, see src/spec/desired-digest.ts); a converged site is probed again after the resync interval, with
  * jitter so that sites do not all come back at once, to catch changes made by hand. Retryable failures come back
  * after a backoff up to the attempt limit; after that, or after a failure that needs a person, the site is
  * *stalled*: left alone until its desired state changes (or `retryStalled`, SIGHUP). Steps run through the work
  * queue (one step of a site at a time, sites independent), as in converge.
  */
 import type { EventSink } from '../model/events.js';
+import { desiredDigest } from '../spec/desired-digest.js';
 import type { DesiredState } from '../spec/types.js';
 import type { RetryPolicy } from './backoff.js';
-import { desiredDigest } from './desired-digest.js';
 import { reconcileSite, type StepContext, type StepResult } from './reconcile-site.js';
 import {
   type AttemptState,

@@ -14,6 +14,7 @@ import type { JobMode, ParsedReport, SiteAction, SiteReport } from '../grid/prot
 import { RetryableError } from '../model/errors.js';
 import type { ControllerEvent, EventSink } from '../model/events.js';
 import { describeEvent } from '../report/progress-view.js';
+import { desiredDigest } from '../spec/desired-digest.js';
 import type { DesiredState } from '../spec/types.js';
 import {
   carriedOut,
@@ -199,6 +200,7 @@ async function submitAndFollow(
     mode,
     backend: backend.kind,
     ...(planId !== undefined ? { planId } : {}),
+    ...(mode === 'apply' ? { desiredDigest: desiredDigest(desired) } : {}),
   });
   // Another gridpkg got the site between our look at the ledger and now: the caller re-attaches to its job.
   if (!intent) return undefined;

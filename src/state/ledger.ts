@@ -28,6 +28,11 @@ export interface LedgerEntry {
   owner: { host: string; pid: number };
   /** The plan whose part for this site the (apply) job carries out. */
   planId?: string;
+  /**
+   * An apply job: the digest of the site's resolved desired state it worked towards (src/spec/desired-digest.ts).
+   * The same as the site's previous apply: it corrected drift; another: it carried out a change of the spec.
+   */
+  desiredDigest?: string;
 }
 
 export interface LedgerOutcome {

@@ -151,7 +151,7 @@ function siteSection(site: SiteDrift): string[] {
     );
     for (const entry of site.history)
       lines.push(
-        `<tr><td>${h(entry.finishedAt)}</td><td>${h(entry.jobId)}</td><td>${entry.mode}</td>` +
+        `<tr><td>${h(entry.finishedAt)}</td><td>${h(entry.jobId)}</td><td>${entry.mode}${entry.cause ? ` (${entry.cause.replace('-', ' ')})` : ''}</td>` +
           `<td>${h(entry.jobState)}${entry.reportStatus ? ` / ${h(entry.reportStatus)}` : ''}</td>` +
           `<td>${h(describeActions(entry), 2000)}</td><td>${h(entry.detail ?? '')}</td></tr>`,
       );

@@ -75,9 +75,7 @@ function siteDrift(plan: SitePlan, inputs: DriftInputs): SiteDrift {
     health: status?.health ?? 'unrecorded',
     labels: plan.desired.labels ?? [],
     notes: plan.notes,
-    history: (inputs.history?.get(plan.site) ?? [])
-      .filter((entry) => entry.mode === 'probe' || entry.mode === 'apply')
-      .map(historyEntry),
+    history: historyOf(inputs.history?.get(plan.site) ?? []),
     ...transitions(status),
   } satisfies Partial<SiteDrift>;
   const observed =
@@ -170,6 +168,23 @@ function transitions(status: SiteStatus | undefined): Pick<SiteDrift, 'lastDrift
   if (status?.sync === 'drifted') return { lastDriftedAt: status.syncSince };
   if (status?.sync === 'in-sync') return { lastConvergedAt: status.syncSince };
   return {};
+}
+
+/** The site's jobs, newest first; each apply job says whether it carried out a spec change or corrected drift. */
+function historyOf(jobs: readonly RecordedJob[]): HistoryEntry[] {
+  const shown = jobs.filter((entry) => entry.mode === 'probe' || entry.mode === 'apply');
+  return shown.map((entry, i) => {
+    const item = historyEntry(entry);
+    if (entry.mode !== 'apply' || entry.desiredDigest === undefined) return item;
+    const previous = shown
+      .slice(i + 1)
+      .find((older) => older.mode === 'apply' && older.desiredDigest !== undefined);
+    if (previous === undefined) return item;
+    return {
+      ...item,
+      cause: previous.desiredDigest === entry.desiredDigest ? 'drift-correction' : 'spec-change',
+    };
+  });
 }
 
 function historyEntry(entry: RecordedJob): HistoryEntry {

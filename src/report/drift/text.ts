@@ -94,7 +94,7 @@ function siteBlock(site: SiteDrift, style: Style, verbose: boolean): string[] {
     for (const note of site.notes) lines.push(`  note from the site job: ${siteText(note)}`);
     for (const h of site.history.slice(0, 5))
       lines.push(
-        `  history: ${h.finishedAt} ${h.mode} ${siteName(h.jobId)} ${siteName(h.jobState)}` +
+        `  history: ${h.finishedAt} ${h.mode}${h.cause ? ` (${h.cause.replace('-', ' ')})` : ''} ${siteName(h.jobId)} ${siteName(h.jobState)}` +
           `${h.reportStatus ? `/${siteName(h.reportStatus)}` : ''}${h.detail ? `: ${siteText(h.detail)}` : ''}` +
           `${h.actions ? ` (${siteText(describeActions(h))})` : ''}`,
       );

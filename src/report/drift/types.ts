@@ -81,8 +81,14 @@ export interface HistoryEntry {
   jobState: string;
   /** The job report's status (ok, partial, locked, stale, error), when there was a report. */
   reportStatus?: string;
-  /** An apply job carrying out a plan (a spec change or drift correction: the ledger does not tell which). */
+  /** An apply job carrying out a saved plan. */
   planId?: string;
+  /**
+   * Why an apply job ran: `spec-change` when the site's desired state differed from the one of its previous apply
+   * job, `drift-correction` when it was the same (the site had drifted from it). Absent when there is no earlier
+   * apply job to compare with, or for jobs recorded before gridpkg kept the desired state's digest.
+   */
+  cause?: 'spec-change' | 'drift-correction';
   detail?: string;
   /** What an apply job did, from its saved report: each action and how it ended. */
   actions?: Array<{ verb: string; pkgpath: string; pkgname: string; result: string }>;

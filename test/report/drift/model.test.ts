@@ -351,6 +351,35 @@ describe('matrix, history and secrets', () => {
     expect(built.summary.packages).toBe(2);
   });
 
+  it('tells an apply job that carried out a spec change from one that corrected drift', () => {
+    const apply = (n: number, desiredDigest?: string) => ({
+      jobId: `site-a-apply-${n}`,
+      site: 'site-a',
+      mode: 'apply' as const,
+      backend: 'local',
+      phase: 'submitted' as const,
+      createdAt: `2026-11-2${n}T09:00:00Z`,
+      owner: { host: 'ui', pid: 42 },
+      finishedAt: `2026-11-2${n}T09:05:00Z`,
+      jobState: 'done',
+      reportStatus: 'ok',
+      ...(desiredDigest ? { desiredDigest } : {}),
+    });
+    const probe = { ...apply(5), jobId: 'site-a-probe-5', mode: 'probe' as const };
+    // Newest first: a new desired state (B), a repair to A after a probe, the first apply with A, an old record.
+    const history = new Map([
+      ['site-a', [apply(4, 'sha256:b'), probe, apply(3, 'sha256:a'), apply(2, 'sha256:a'), apply(1)]],
+    ]);
+    const [site] = report([desired([requirement('math/gsl')])], [observed(['gsl-2.8'])], { history }).sites;
+    expect(site?.history.map((h) => [h.jobId, h.cause])).toEqual([
+      ['site-a-apply-4', 'spec-change'],
+      ['site-a-probe-5', undefined],
+      ['site-a-apply-3', 'drift-correction'],
+      ['site-a-apply-2', undefined],
+      ['site-a-apply-1', undefined],
+    ]);
+  });
+
   it('carries the job history and the last drift and convergence times the status recorded', () => {
     const history = new Map([
       [

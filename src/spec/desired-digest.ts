@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../model/canonical-json.js';
-import type { DesiredState } from '../spec/types.js';
+import type { DesiredState } from './types.js';
 
 export function desiredDigest(desired: DesiredState): string {
   const meaning = {
