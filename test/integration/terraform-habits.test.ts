@@ -65,7 +65,8 @@ describe('Terraform habits', () => {
     expect(await world.installed('site-a')).toEqual([]);
   });
 
-  it('-lock-timeout waits for a site whose lock another job holds, then plans it', async () => {
+  /** Holds the site lock as another live job would; the other job ends once gridpkg has said it waits. */
+  async function runWithLockHeld(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const lock = join(site.swdir, '.gridpkg-lock');
     await mkdir(lock);
     await writeFile(
@@ -80,15 +81,19 @@ describe('Terraform habits', () => {
       },
       err: (text) => {
         stderr += text;
-        // The other job ends once gridpkg has said it waits.
         if (text.includes('trying again')) void rm(lock, { recursive: true, force: true });
       },
       confirm: async () => undefined,
       style: plainStyle,
       errStyle: plainStyle,
     };
+    const code = await runCli(args, io);
+    return { code, stdout, stderr };
+  }
+
+  it('-lock-timeout waits for a site whose lock another job holds, then plans it', async () => {
     const args = ['plan', '-f', world.specFile, '--state-dir', world.stateDir, '--detailed-exitcode'];
-    const code = await runCli([...args, '-lock-timeout=5m'], io);
+    const { code, stdout, stderr } = await runWithLockHeld([...args, '-lock-timeout=5m']);
     expect(stderr).toContain('the site lock is held by another job; trying again in 2 s (-lock-timeout)');
     expect(stdout).toContain('+ math/gsl');
     expect(code).toBe(2);
@@ -97,27 +102,7 @@ describe('Terraform habits', () => {
   it('-lock-timeout on apply PLANFILE waits for the lock, then applies the plan once', async () => {
     const planFile = join(world.stateDir, '..', 'gsl.plan');
     expect((await world.run('plan', '-out', planFile, '--detailed-exitcode')).code).toBe(2);
-    const lock = join(site.swdir, '.gridpkg-lock');
-    await mkdir(lock);
-    await writeFile(
-      join(lock, 'owner'),
-      `other-job wn-1.example.org 4242 ${Math.floor(Date.now() / 1000)}\n`,
-    );
-    let stderr = '';
-    let stdout = '';
-    const io: CliIO = {
-      out: (text) => {
-        stdout += text;
-      },
-      err: (text) => {
-        stderr += text;
-        if (text.includes('trying again')) void rm(lock, { recursive: true, force: true });
-      },
-      confirm: async () => undefined,
-      style: plainStyle,
-      errStyle: plainStyle,
-    };
-    const code = await runCli(['apply', planFile, '-lock-timeout=5m'], io);
+    const { code, stdout, stderr } = await runWithLockHeld(['apply', planFile, '-lock-timeout=5m']);
     expect(stderr).toContain('the site lock is held by another job; trying again in 2 s (-lock-timeout)');
     expect(stdout).toContain('applied');
     expect(code).toBe(0);
