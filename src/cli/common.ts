@@ -31,7 +31,7 @@ export function addSiteOptions(command: Command): Command {
       parseCount,
       8,
     )
-    .option('-q, --quiet', 'no progress lines on stderr')
+    .option('-q, --quiet', 'no progress lines (stderr; watch: its event lines on stdout)')
     .option(
       '--lock-timeout <duration>',
       'wait this long (30s, 5m, 1h) for a site that is busy (its lock held by another job, or another gridpkg ' +

@@ -250,10 +250,12 @@ function lockRetry(context: JobContext, site: string): (result: JobResult) => Pr
     if (left <= 0) return false;
     const wait = Math.min(pause, left);
     pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS);
-    context.progress(
+    // An event, not only a log line: converge and watch show it too.
+    announce(context, {
+      type: 'job-note',
       site,
-      `the site lock is held by another job; trying again in ${Math.ceil(wait / 1000)} s (-lock-timeout)`,
-    );
+      message: `the site lock is held by another job; trying again in ${Math.ceil(wait / 1000)} s (-lock-timeout)`,
+    });
     await sleep(wait);
     return true;
   };

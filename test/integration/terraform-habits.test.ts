@@ -113,6 +113,14 @@ describe('Terraform habits', () => {
     expect(again.code).toBe(0);
   });
 
+  it('-lock-timeout on converge waits for the lock, then converges the site', async () => {
+    const args = ['converge', '-f', world.specFile, '--state-dir', world.stateDir, '-lock-timeout=5m'];
+    const { code, stdout } = await runWithLockHeld(args);
+    expect(stdout).toContain('Converge: 1 converged');
+    expect(code).toBe(0);
+    expect(await world.installed('site-a')).toEqual(['gsl-2.8']);
+  });
+
   it('without -lock-timeout a locked site is unknown at once', async () => {
     const lock = join(site.swdir, '.gridpkg-lock');
     await mkdir(lock);

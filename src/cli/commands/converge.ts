@@ -11,7 +11,7 @@ import { renderConverge } from '../../report/converge-view.js';
 import { loadSpec } from '../../spec/index.js';
 import type { ControllerLease } from '../../state/controller-lease.js';
 import { SiteStatusStore } from '../../state/site-status.js';
-import { addSiteOptions, type SiteCommandOptions, stateDirFor } from '../common.js';
+import { addSiteOptions, applyLockTimeout, type SiteCommandOptions, stateDirFor } from '../common.js';
 import { takeControllerLease } from '../controller-lease.js';
 import { parseDuration } from '../duration.js';
 import { ExitCode, type ExitCodeValue } from '../exit-codes.js';
@@ -92,6 +92,7 @@ export async function runConverge(options: ConvergeOptions, io: CliIO): Promise<
   // Job events reach the log through the context's progress; on the terminal they are shown from the events.
   const stateDir = stateDirFor(options.file, options.stateDir);
   const context = createJobContext({ stateDir, inFlight: inFlightJobs, events: events.emit });
+  applyLockTimeout(context, options.lockTimeout);
   // Each site's sync and health, kept in the state directory for `gridpkg status`.
   const status = new StatusRecorder(new SiteStatusStore(stateDir), systemClock);
   let verdicts: SiteVerdict[];
