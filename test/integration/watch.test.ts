@@ -213,7 +213,9 @@ describe('gridpkg watch --listen', () => {
       expect(metrics).toMatch(/^gridpkg_watch_jobs_submitted_total\{mode="apply"\} 1$/m);
       expect(metrics).toMatch(/^gridpkg_site_info\{site="site-a",sync="in-sync",health="healthy"\} 1$/m);
     }, WAIT);
-    const report = (await (await fetch(new URL('/report.json', url))).json()) as { sites: Array<{ sync: string }> };
+    const report = (await (await fetch(new URL('/report.json', url))).json()) as {
+      sites: Array<{ sync: string }>;
+    };
     expect(report.sites.map((s) => s.sync)).toEqual(['in-sync']);
     watch.stop();
     expect(await watch.done).toBe(0);
