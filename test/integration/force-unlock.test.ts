@@ -2,17 +2,11 @@
  * `gridpkg force-unlock SITE JOB_ID` (issue 11): frees a site whose ledger entry a dead gridpkg left, only with the
  * right job id, never while its owner runs on this host, after confirmation; the entry is kept in the history.
  */
-import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Ledger, type LedgerEntry } from '../../src/state/ledger.js';
+import { deadPid } from '../support/dead-owner.js';
 import { cli, World } from './harness.js';
-
-/** The pid of a process that has ended (a child that ran and was reaped). */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
-  return Number(child.stdout.trim());
-}
 
 describe('gridpkg force-unlock', () => {
   let world: World;

@@ -34,6 +34,7 @@ import type { DesiredState, Requirement, TemplateBackendConfig } from '../../../
 import { Ledger } from '../../../src/state/ledger.js';
 import { ObservationStore } from '../../../src/state/observations.js';
 import { createSiteWithRepository, type SiteWithRepository } from '../../pkgsrc-sim/site.js';
+import { markOwnerDead } from '../../support/dead-owner.js';
 import { type SshEnv, SshWorld, sshEnvironment } from '../ssh/harness.js';
 import { expectConverges } from '../support/converge.js';
 import { measureProbeLatency } from '../support/latency.js';
@@ -420,6 +421,8 @@ describe.skipIf(!env)('slurm backend against a real Slurm', () => {
       for (let i = 0; i < 400 && submitted === undefined; i++) await sleep(50);
       const lost = submitted as JobHandle;
       expect(existsSync(join(jobsRoot as string, lost.jobId, 'backend-id'))).toBe(false);
+      // That controller ran in this process: its entry must name an owner that is gone, as a killed one would.
+      await markOwnerDead(stateDir, desired.site);
       // The next controller (same state directory) finds the intent, looks the job up by name, follows it.
       const messages: string[] = [];
       const ctx = {
