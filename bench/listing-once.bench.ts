@@ -3,7 +3,7 @@
  * backend on a simulated site whose repository's pkg_summary lists 25,000 packages (generated, with DEPENDS). The
  * first probe sends the listing (as every probe did before); later probes name its digest only.
  */
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -63,9 +63,9 @@ export async function runListingBench(): Promise<ListingFigures[]> {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (result.observation.state !== 'known' || result.observation.available.length < REPOSITORY_SIZE)
         throw new Error('probe did not see the repository');
-      const reports = join(stateDir, 'reports');
-      const newest = (await readdir(reports)).sort().at(-1) as string;
-      figures.push({ name, reportBytes: (await stat(join(reports, newest))).size, seconds });
+      // This job's own report (two probes within one second sort by their random suffix, not by time).
+      const report = join(stateDir, 'reports', `${result.jobId}.txt`);
+      figures.push({ name, reportBytes: (await stat(report)).size, seconds });
     }
     return figures;
   } finally {
