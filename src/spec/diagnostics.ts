@@ -5,6 +5,9 @@ export interface Diagnostic {
   file: string;
   line: number;
   column: number;
+  /** Where the problem ends, when the loader knows (an editor or CI annotation can then mark the whole span). */
+  endLine?: number;
+  endColumn?: number;
   message: string;
   hint?: string;
 }

@@ -76,7 +76,7 @@ export function registerValidateCommand(
 export async function validateSpec(file: string): Promise<ValidationResult> {
   try {
     const spec = await loadSpec(file);
-    const warnings = 'warnings' in spec ? diagnosticsIn(spec.warnings) : [];
+    const warnings = spec.warnings;
     return {
       valid: true,
       file: printable(spec.file),
@@ -86,14 +86,14 @@ export async function validateSpec(file: string): Promise<ValidationResult> {
     };
   } catch (error) {
     if (!(error instanceof SpecError)) throw error;
-    const warnings = 'warnings' in error ? diagnosticsIn(error.warnings) : [];
+    const warnings = error.warnings;
     return {
       valid: false,
       file: printable(file),
       sites: 0,
       requirements: 0,
       diagnostics: [
-        ...error.diagnostics.map((d) => toJson(d, severityOf(d) ?? 'error')),
+        ...error.diagnostics.map((d) => toJson(d, 'error')),
         ...warnings.map((d) => toJson(d, 'warning')),
       ],
     };
@@ -167,37 +167,15 @@ function formatText(d: JsonDiagnostic): string {
   return formatDiagnostic(diagnostic);
 }
 
-/** Diagnostics from a field the loader may add (`warnings`), checked at run time. */
-function diagnosticsIn(value: unknown): Diagnostic[] {
-  return Array.isArray(value) ? value.filter(isDiagnostic) : [];
-}
-
-function isDiagnostic(value: unknown): value is Diagnostic {
-  if (typeof value !== 'object' || value === null) return false;
-  const d = value as Record<string, unknown>;
-  return (
-    typeof d.file === 'string' &&
-    typeof d.line === 'number' &&
-    typeof d.column === 'number' &&
-    typeof d.message === 'string'
-  );
-}
-
-function severityOf(d: Diagnostic): Severity | undefined {
-  const severity: unknown = (d as unknown as Record<string, unknown>).severity;
-  return severity === 'warning' || severity === 'error' ? severity : undefined;
-}
-
 /** A diagnostic for output; its texts made printable once more (the loader does it too), so that every format is safe. */
 function toJson(d: Diagnostic, severity: Severity): JsonDiagnostic {
-  const extra = d as unknown as Record<string, unknown>;
   return {
     severity,
     file: printable(d.file),
     line: d.line,
     column: d.column,
-    ...(typeof extra.endLine === 'number' ? { endLine: extra.endLine } : {}),
-    ...(typeof extra.endColumn === 'number' ? { endColumn: extra.endColumn } : {}),
+    ...(d.endLine !== undefined ? { endLine: d.endLine } : {}),
+    ...(d.endColumn !== undefined ? { endColumn: d.endColumn } : {}),
     message: printable(d.message),
     ...(d.hint !== undefined ? { hint: printable(d.hint) } : {}),
   };
